@@ -1,0 +1,131 @@
+"""The `farmlive` command: serve, relay, users add, db upgrade."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Sequence
+
+from server.settings import Settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="farmlive", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run HTTP, WebSocket and the relay in one process")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--demo", action="store_true", help="create the Lục Ngạn lychee demo")
+    serve.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
+
+    users = sub.add_parser("users", help="manage staff accounts")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    add = users_sub.add_parser("add", help="add a staff user (password from stdin)")
+    add.add_argument("email")
+    add.add_argument("--role", required=True, choices=["admin", "host", "coop", "moderator"])
+    add.add_argument("--cooperative", type=int, default=None)
+    add.add_argument("--password", default=None)
+    add.add_argument("--name", default="")
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply migrations")
+
+    args = parser.parse_args(argv)
+    settings = Settings()
+    if args.command == "serve":
+        return _serve(settings, args.host, args.port, args.demo)
+    if args.command == "users":
+        return asyncio.run(_users_add(settings, args))
+    if args.command == "db":
+        return asyncio.run(_db_upgrade(settings))
+    return 2
+
+
+def _serve(settings: Settings, host: str, port: int, demo: bool) -> int:
+    import uvicorn
+
+    from server.app import create_app
+
+    if demo:
+        asyncio.run(_print_demo(settings, host, port))
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        # Browsers ask for permessage-deflate by default; it halves fan-out throughput.
+        ws_per_message_deflate=False,
+        proxy_headers=False,
+        access_log=False,
+    )
+    return 0
+
+
+async def _print_demo(settings: Settings, host: str, port: int) -> None:
+    from server.demo import ensure_demo
+    from server.services import open_services
+
+    async with open_services(settings) as services:
+        demo = await ensure_demo(services)
+    base = settings.public_url or f"http://{host}:{port}"
+    print(f"farmlive demo ready: {base}", flush=True)
+    print(f"  viewer page:   {base}/live/{demo.session_id}")
+    print(f"  host studio:   {base}/studio/{demo.session_id}")
+    print(f"  cooperative:   {base}/coop")
+    print(f"  transparency:  {base}/minh-bach/{demo.session_id}")
+    print(f"  API:           {base}/api/sessions   (docs: {base}/api/docs)")
+    print("  demo logins (e-mail / password / role):")
+    for email, password, role in demo.logins:
+        print(f"    {email} / {password} / {role}")
+    sys.stdout.flush()
+
+
+async def _users_add(settings: Settings, args: argparse.Namespace) -> int:
+    from server.auth import hash_password
+    from server.services import open_services
+    from shop.accounts import Role
+    from shop.errors import ShopError
+
+    password = args.password
+    if password is None:
+        password = getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline()
+        password = password.rstrip("\n")
+    if len(password) < 8:
+        print("error: the password needs at least 8 characters", file=sys.stderr)
+        return 2
+    async with open_services(settings) as services:
+        try:
+            user = await services.accounts.add(
+                args.email,
+                hash_password(password),
+                Role(args.role),
+                cooperative_id=args.cooperative,
+                display_name=args.name,
+            )
+        except ShopError as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            return 1
+    print(user.id)
+    return 0
+
+
+async def _db_upgrade(settings: Settings) -> int:
+    from server.db import make_engine
+    from shop.adapters.sql.migrate import current_revision, upgrade
+
+    engine = make_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+        print(f"database at revision {await current_revision(engine)}")
+    finally:
+        await engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

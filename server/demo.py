@@ -1,0 +1,101 @@
+"""The Lục Ngạn lychee demo: created once, found again on every later run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from server.auth import hash_password
+from server.services import Services
+from shop.accounts import Role
+from shop.adapters.sql.catalogue import NewLot, NewOffer
+from shop.catalogue import SessionStatus
+
+COOPERATIVE = "HTX Vải thiều Lục Ngạn"
+SESSION_TITLE = "Phiên livestream bán vải thiều Lục Ngạn"
+PASSWORD = "farmlive-demo"
+ACCOUNTS = (
+    ("admin@farmlive.local", Role.ADMIN, "Quản trị"),
+    ("host@farmlive.local", Role.HOST, "Phó Chủ tịch UBND tỉnh"),
+    ("coop@farmlive.local", Role.COOP, "HTX Vải thiều Lục Ngạn"),
+    ("mod@farmlive.local", Role.MODERATOR, "Điều phối viên"),
+)
+OFFERS = (
+    ("VL2", "Vải thiều loại A - thùng 2 kg", 2_000, 110_000),
+    ("VL5", "Vải thiều loại A - thùng 5 kg", 5_000, 250_000),
+    ("VL10", "Vải thiều loại A - thùng 10 kg", 10_000, 480_000),
+)
+
+
+@dataclass(frozen=True)
+class Demo:
+    cooperative_id: int
+    lot_id: int
+    session_id: int
+    logins: tuple[tuple[str, str, str], ...]
+
+
+async def ensure_demo(services: Services) -> Demo:
+    """Create the demo if missing; running it again creates nothing twice."""
+    catalogue = services.catalogue
+    coop = await catalogue.find_cooperative_by_name(COOPERATIVE)
+    if coop is None:
+        coop = await catalogue.create_cooperative(
+            None,
+            name=COOPERATIVE,
+            province="Bắc Ninh",
+            ward="Xã Lục Ngạn",
+            phone="02043880000",
+            bank_bin="970436",
+            bank_account="0123456789",
+            bank_account_name="HTX VAI THIEU LUC NGAN",
+        )
+    user_ids: dict[Role, int] = {}
+    for email, role, name in ACCOUNTS:
+        found = await services.accounts.credentials(email)
+        if found is None:
+            user = await services.accounts.add(
+                email,
+                hash_password(PASSWORD),
+                role,
+                cooperative_id=coop.id if role is Role.COOP else None,
+                display_name=name,
+            )
+        else:
+            user = found[0]
+        user_ids[role] = user.id
+    lots = await catalogue.list_lots(coop.id)
+    lot = lots[0] if lots else await catalogue.create_lot(
+        None,
+        NewLot(
+            cooperative_id=coop.id,
+            product="Vải thiều Lục Ngạn",
+            grade="A",
+            origin="Lục Ngạn, Bắc Ninh",
+            harvest_date=date(2025, 6, 29),
+            vietgap=True,
+            stock_grams=60_000_000,
+        ),
+    )
+    sessions = [s for s in await catalogue.list_sessions() if s.title == SESSION_TITLE]
+    session = sessions[-1] if sessions else await catalogue.create_session(
+        None, title=SESSION_TITLE, host_id=user_ids[Role.HOST], max_grams_per_buyer=200_000
+    )
+    existing = {o.code for o in session.offers}
+    for code, title, pack, price in OFFERS:
+        if code not in existing:
+            await catalogue.create_offer(
+                None, session.id, NewOffer(lot_id=lot.id, title=title, pack_grams=pack, price=price, code=code)
+            )
+    if session.status is SessionStatus.SCHEDULED:
+        session = await catalogue.set_session_status(None, session.id, SessionStatus.LIVE)
+    session = await catalogue.get_session(session.id)
+    if session.pinned_offer_id is None:
+        five = next(o for o in session.offers if o.code == "VL5")
+        await catalogue.pin_offer(None, session.id, five.id)
+    return Demo(
+        cooperative_id=coop.id,
+        lot_id=lot.id,
+        session_id=session.id,
+        logins=tuple((email, PASSWORD, role.value) for email, role, _ in ACCOUNTS),
+    )

@@ -1,0 +1,49 @@
+"""Cooperatives and lots (staff)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from server.auth import CurrentUser
+from server.deps import ServicesDep
+from server.schemas.catalogue import CooperativeCreate, CooperativePublic, LotCreate, LotPublic
+from shop.accounts import Role, require_cooperative, require_role
+from shop.adapters.sql.catalogue import NewLot
+
+router = APIRouter(prefix="/api", tags=["catalogue"])
+
+
+@router.post("/cooperatives", status_code=201, response_model=CooperativePublic)
+async def create_cooperative(
+    body: CooperativeCreate, user: CurrentUser, services: ServicesDep
+) -> object:
+    require_role(user, Role.ADMIN)
+    return await services.catalogue.create_cooperative(user.id, **body.model_dump())
+
+
+@router.get("/cooperatives", response_model=list[CooperativePublic])
+async def list_cooperatives(services: ServicesDep) -> object:
+    return await services.catalogue.list_cooperatives()
+
+
+@router.get("/cooperatives/{cid}", response_model=CooperativePublic)
+async def get_cooperative(cid: int, services: ServicesDep) -> object:
+    return await services.catalogue.get_cooperative(cid)
+
+
+@router.post("/lots", status_code=201, response_model=LotPublic)
+async def create_lot(body: LotCreate, user: CurrentUser, services: ServicesDep) -> object:
+    require_role(user, Role.COOP)
+    require_cooperative(user, body.cooperative_id)
+    return await services.catalogue.create_lot(user.id, NewLot(**body.model_dump()))
+
+
+@router.get("/cooperatives/{cid}/lots", response_model=list[LotPublic])
+async def list_lots(cid: int, services: ServicesDep) -> object:
+    await services.catalogue.get_cooperative(cid)
+    return await services.catalogue.list_lots(cid)
+
+
+@router.get("/lots/{lot_id}", response_model=LotPublic)
+async def get_lot(lot_id: int, services: ServicesDep) -> object:
+    return await services.catalogue.get_lot(lot_id)

@@ -1,0 +1,124 @@
+"""HTTP shapes for cooperatives, lots, sessions and offers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from server.schemas.types import STRICT, Grams, Id, OptionalText, Text, Vnd
+
+
+class CooperativeCreate(BaseModel):
+    model_config = STRICT
+    name: Text(200)  # type: ignore[valid-type]
+    province: OptionalText(100) = None  # type: ignore[valid-type]
+    ward: OptionalText(100) = None  # type: ignore[valid-type]
+    phone: OptionalText(20) = None  # type: ignore[valid-type]
+    bank_bin: str | None = Field(default=None, pattern=r"^\d{6}$")
+    bank_account: str | None = Field(default=None, pattern=r"^[0-9A-Za-z]{4,19}$")
+    bank_account_name: OptionalText(100) = None  # type: ignore[valid-type]
+
+
+class CooperativePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    name: str
+    province: str | None
+    ward: str | None
+    phone: str | None
+    created_at: datetime
+
+
+class LotCreate(BaseModel):
+    model_config = STRICT
+    cooperative_id: Id
+    product: Text(200)  # type: ignore[valid-type]
+    grade: OptionalText(50) = None  # type: ignore[valid-type]
+    origin: OptionalText(200) = None  # type: ignore[valid-type]
+    harvest_date: date | None = None
+    vietgap: bool = False
+    stock_grams: Grams
+
+
+class LotPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    cooperative_id: int
+    product: str
+    grade: str | None
+    origin: str | None
+    harvest_date: date | None
+    vietgap: bool
+    stock_grams: int
+    sold_grams: int
+
+
+class LotFiguresPublic(BaseModel):
+    id: int
+    cooperative_id: int
+    product: str
+    stock_grams: int
+    sold_grams: int
+    held_grams: int
+    available_grams: int
+
+
+class SessionCreate(BaseModel):
+    model_config = STRICT
+    title: Text(200)  # type: ignore[valid-type]
+    host_id: Id | None = None
+    scheduled_at: datetime | None = None
+    max_grams_per_buyer: Grams | None = None
+
+
+class OfferCreate(BaseModel):
+    model_config = STRICT
+    lot_id: Id
+    title: Text(200)  # type: ignore[valid-type]
+    pack_grams: Grams
+    price: Vnd
+    currency: Literal["VND"] = "VND"
+    max_per_order: int = Field(default=20, ge=1, le=1000, strict=True)
+    code: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,16}$")
+
+
+class OfferPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    session_id: int
+    lot_id: int
+    code: str
+    title: str
+    pack_grams: int
+    price: int
+    currency: str
+    max_per_order: int
+    active: bool
+
+
+class PinRequest(BaseModel):
+    model_config = STRICT
+    offer_id: Id | None
+
+
+class SessionPublic(BaseModel):
+    id: int
+    title: str
+    status: str
+    host_id: int | None
+    scheduled_at: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    pinned_offer_id: int | None
+    max_grams_per_buyer: int | None
+    offers: list[OfferPublic]
+    lots: list[LotFiguresPublic]
+
+
+class SessionStaff(SessionPublic):
+    """What staff see: the public view plus the stream key for OBS/WHIP."""
+
+    stream_key: str
+    whip_url: str

@@ -1,0 +1,71 @@
+"""Settings from the environment (prefix FARMLIVE_) and `.env`; read only when asked, never at import."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _on_off(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lower() in ("on", "off"):
+        return value.strip().lower() == "on"
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set; the defaults are the embedded single-laptop setup."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="FARMLIVE_", env_file=".env", extra="ignore", validate_default=True
+    )
+
+    database_url: str = "sqlite+aiosqlite:///./farmlive.db"
+    # Unset: in-process gate and hub (one process). Set: Redis carries gate, hub, counters.
+    redis_url: str | None = None
+    # Unset: a random key per process, so tokens die with it; set it for real use
+    # and for several instances (they must share it).
+    secret_key: SecretStr | None = None
+    public_url: str | None = None
+    # JSON list of RTCIceServer dicts; empty = host candidates only (fine on a LAN/loopback).
+    ice_servers: Annotated[list[dict[str, Any]], NoDecode] = Field(default_factory=list)
+    # Where pages send WHIP/WHEP; unset = this server. Point at an external SFU or relay.
+    media_url: str | None = None
+    max_viewers: int = Field(default=300, ge=1)
+    stripe_secret_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_api_base: str | None = None
+    hold_seconds: int = Field(default=900, ge=10, le=7 * 24 * 3600)
+    rate_limits: Annotated[bool, NoDecode] = True
+    token_ttl_seconds: int = Field(default=12 * 3600, ge=60)
+    # Browsers' Origin for the live WebSocket; empty = same host as the request only.
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Group commit: orders arriving within this window share one SQL transaction.
+    group_commit_ms: float = Field(default=2.0, ge=0, le=100)
+    group_commit_max: int = Field(default=200, ge=1, le=5000)
+    log_level: str = "info"
+
+    @field_validator("ice_servers", mode="before")
+    @classmethod
+    def _parse_ice(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else []
+        return value
+
+    @field_validator("rate_limits", mode="before")
+    @classmethod
+    def _parse_on_off(cls, value: Any) -> Any:
+        return _on_off(value)
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _parse_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,225 @@
+"""The SQL schema: the system of record. Alembic migrations under ./migrations follow it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+
+# Stable constraint names so Alembic migrations are portable between SQLite and PostgreSQL.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out; SQLite otherwise hands back naive values."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        # SQLite compares the stored text, so store one uniform naive-UTC form there.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+        return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+Grams = BigInteger().with_variant(Integer(), "sqlite")  # SQLite INTEGER is 64-bit already
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("cooperative_id", Integer, ForeignKey("cooperatives.id"), nullable=True),
+    Column("display_name", String(120), nullable=False, server_default=""),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("role in ('admin','host','coop','moderator')", name="role"),
+)
+
+cooperatives = Table(
+    "cooperatives",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("province", String(100), nullable=True),
+    Column("ward", String(100), nullable=True),
+    Column("phone", String(20), nullable=True),
+    # Where bank transfers (VietQR) go: NAPAS bank BIN + account.
+    Column("bank_bin", String(8), nullable=True),
+    Column("bank_account", String(32), nullable=True),
+    Column("bank_account_name", String(100), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+lots = Table(
+    "lots",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("cooperative_id", Integer, ForeignKey("cooperatives.id"), nullable=False, index=True),
+    Column("product", String(200), nullable=False),
+    Column("grade", String(50), nullable=True),
+    Column("origin", String(200), nullable=True),
+    Column("harvest_date", Date, nullable=True),
+    Column("vietgap", Boolean, nullable=False, server_default="0"),
+    Column("stock_grams", Grams, nullable=False),
+    # Only the backstop update (`sold_grams + :g <= stock_grams`) moves this column.
+    Column("sold_grams", Grams, nullable=False, server_default="0"),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("stock_grams >= 0", name="stock_nonneg"),
+    CheckConstraint("sold_grams >= 0 AND sold_grams <= stock_grams", name="sold_within_stock"),
+)
+
+live_sessions = Table(
+    "live_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("title", String(200), nullable=False),
+    Column("host_id", Integer, ForeignKey("users.id"), nullable=True, index=True),
+    Column("status", String(16), nullable=False),
+    Column("stream_key", String(64), nullable=False, unique=True),
+    Column("scheduled_at", UTCDateTime, nullable=True),
+    Column("started_at", UTCDateTime, nullable=True),
+    Column("ended_at", UTCDateTime, nullable=True),
+    Column("pinned_offer_id", Integer, nullable=True),
+    # Per-buyer cap (by phone) per lot in this session; NULL = no cap beyond max_per_order.
+    Column("max_grams_per_buyer", Grams, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("status in ('scheduled','live','ended')", name="status"),
+)
+
+offers = Table(
+    "offers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("session_id", Integer, ForeignKey("live_sessions.id"), nullable=False, index=True),
+    Column("lot_id", Integer, ForeignKey("lots.id"), nullable=False, index=True),
+    Column("code", String(16), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("pack_grams", Grams, nullable=False),
+    Column("price", BigInteger, nullable=False),  # VND, integer đồng
+    Column("currency", String(3), nullable=False, server_default="VND"),
+    Column("max_per_order", Integer, nullable=False, server_default="20"),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("session_id", "code", name="uq_offers_session_code"),
+    CheckConstraint("pack_grams > 0", name="pack_positive"),
+    CheckConstraint("price >= 0", name="price_nonneg"),
+    CheckConstraint("max_per_order > 0", name="max_positive"),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    # Derived from (session, Idempotency-Key, body): a retried request maps to the same id.
+    Column("id", String(36), primary_key=True),
+    Column("session_id", Integer, ForeignKey("live_sessions.id"), nullable=False),
+    Column("offer_id", Integer, ForeignKey("offers.id"), nullable=False),
+    Column("lot_id", Integer, ForeignKey("lots.id"), nullable=False),
+    Column("idempotency_key", String(128), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("token_hash", String(64), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("grams", Grams, nullable=False),
+    Column("unit_price", BigInteger, nullable=False),
+    Column("total", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("buyer_name", String(100), nullable=False),
+    Column("buyer_phone", String(10), nullable=False),
+    Column("province_code", String(8), nullable=True),
+    Column("province_name", String(100), nullable=False),
+    Column("ward_code", String(8), nullable=True),
+    Column("ward_name", String(100), nullable=False),
+    Column("street", String(200), nullable=False),
+    Column("payment_method", String(16), nullable=False),
+    Column("payment_ref", String(255), nullable=True),
+    Column("hold_expires_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("flags", JSON, nullable=True),
+    UniqueConstraint("session_id", "idempotency_key", name="uq_orders_session_idem"),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
+    CheckConstraint("grams > 0", name="grams_positive"),
+    Index("ix_orders_lot_status", "lot_id", "status"),
+    Index("ix_orders_status_hold", "status", "hold_expires_at"),
+    Index("ix_orders_session_phone", "session_id", "buyer_phone"),
+)
+
+# Side effects (gate commit/release, live counter) written in the same transaction as the
+# state change they follow; a relay applies them at least once and deletes them.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor_id", Integer, nullable=True),
+    Column("action", String(64), nullable=False),
+    Column("object_type", String(32), nullable=False),
+    Column("object_id", String(64), nullable=False),
+    Column("detail", JSON, nullable=True),
+    Index("ix_audit_object", "object_type", "object_id"),
+)
+
+# Payment provider events already processed (dedup by provider event id, same transaction).
+payment_events = Table(
+    "payment_events",
+    metadata,
+    Column("id", String(255), primary_key=True),
+    Column("provider", String(16), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("order_id", String(36), nullable=True),
+    Column("received_at", UTCDateTime, nullable=False),
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

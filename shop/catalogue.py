@@ -1,0 +1,100 @@
+"""Catalogue nouns: cooperatives, lots of produce, live sessions and the offers sold in them."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+
+class SessionStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    LIVE = "live"
+    ENDED = "ended"
+
+
+# Which status a staff action may move a session to, from which statuses.
+SESSION_TRANSITIONS: dict[SessionStatus, frozenset[SessionStatus]] = {
+    SessionStatus.LIVE: frozenset({SessionStatus.SCHEDULED, SessionStatus.LIVE}),
+    SessionStatus.ENDED: frozenset(
+        {SessionStatus.SCHEDULED, SessionStatus.LIVE, SessionStatus.ENDED}
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Cooperative:
+    id: int
+    name: str
+    province: str | None
+    ward: str | None
+    phone: str | None
+    bank_bin: str | None
+    bank_account: str | None
+    bank_account_name: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Lot:
+    id: int
+    cooperative_id: int
+    product: str
+    grade: str | None
+    origin: str | None
+    harvest_date: date | None
+    vietgap: bool
+    stock_grams: int
+    sold_grams: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LotFigures:
+    """A lot's public numbers: stock = available + held + sold."""
+
+    lot_id: int
+    cooperative_id: int
+    product: str
+    stock_grams: int
+    sold_grams: int
+    held_grams: int
+
+    @property
+    def available_grams(self) -> int:
+        return self.stock_grams - self.sold_grams - self.held_grams
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    id: int
+    session_id: int
+    lot_id: int
+    code: str
+    title: str
+    pack_grams: int
+    price: int
+    currency: str
+    max_per_order: int
+    active: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSession:
+    id: int
+    title: str
+    host_id: int | None
+    status: SessionStatus
+    stream_key: str
+    scheduled_at: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    pinned_offer_id: int | None
+    max_grams_per_buyer: int | None
+    created_at: datetime
+    offers: tuple[Offer, ...] = field(default=())
+
+    @property
+    def is_live(self) -> bool:
+        return self.status is SessionStatus.LIVE
