@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from server import errors
-from server.routes import auth, catalogue, health, sessions
+from server.routes import auth, catalogue, health, orders, sessions
 from server.services import open_services
 from server.settings import Settings
 
@@ -32,6 +32,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
-    for module in (health, auth, catalogue, sessions):
+    for module in (health, auth, catalogue, sessions, orders):
         app.include_router(module.router)
     return app

@@ -65,27 +65,37 @@ async def ensure_demo(services: Services) -> Demo:
             user = found[0]
         user_ids[role] = user.id
     lots = await catalogue.list_lots(coop.id)
-    lot = lots[0] if lots else await catalogue.create_lot(
-        None,
-        NewLot(
-            cooperative_id=coop.id,
-            product="Vải thiều Lục Ngạn",
-            grade="A",
-            origin="Lục Ngạn, Bắc Ninh",
-            harvest_date=date(2025, 6, 29),
-            vietgap=True,
-            stock_grams=60_000_000,
-        ),
+    lot = (
+        lots[0]
+        if lots
+        else await catalogue.create_lot(
+            None,
+            NewLot(
+                cooperative_id=coop.id,
+                product="Vải thiều Lục Ngạn",
+                grade="A",
+                origin="Lục Ngạn, Bắc Ninh",
+                harvest_date=date(2025, 6, 29),
+                vietgap=True,
+                stock_grams=60_000_000,
+            ),
+        )
     )
     sessions = [s for s in await catalogue.list_sessions() if s.title == SESSION_TITLE]
-    session = sessions[-1] if sessions else await catalogue.create_session(
-        None, title=SESSION_TITLE, host_id=user_ids[Role.HOST], max_grams_per_buyer=200_000
+    session = (
+        sessions[-1]
+        if sessions
+        else await catalogue.create_session(
+            None, title=SESSION_TITLE, host_id=user_ids[Role.HOST], max_grams_per_buyer=200_000
+        )
     )
     existing = {o.code for o in session.offers}
     for code, title, pack, price in OFFERS:
         if code not in existing:
             await catalogue.create_offer(
-                None, session.id, NewOffer(lot_id=lot.id, title=title, pack_grams=pack, price=price, code=code)
+                None,
+                session.id,
+                NewOffer(lot_id=lot.id, title=title, pack_grams=pack, price=price, code=code),
             )
     if session.status is SessionStatus.SCHEDULED:
         session = await catalogue.set_session_status(None, session.id, SessionStatus.LIVE)

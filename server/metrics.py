@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client import GC_COLLECTOR, PLATFORM_COLLECTOR, PROCESS_COLLECTOR
+from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+)
 
 
 class Metrics:
@@ -24,12 +31,18 @@ class Metrics:
             "farmlive_ws_clients", "Live WebSocket clients on this instance", registry=self.registry
         )
         self.ws_dropped = Counter(
-            "farmlive_ws_dropped_total", "Clients dropped for falling behind", registry=self.registry
+            "farmlive_ws_dropped_total",
+            "Clients dropped for falling behind",
+            registry=self.registry,
         )
         self.outbox_applied = Counter(
-            "farmlive_outbox_applied_total", "Outbox side effects applied", ["kind"],
+            "farmlive_outbox_applied_total",
+            "Outbox side effects applied",
+            ["kind"],
             registry=self.registry,
         )
         self.gate_rebuilds = Counter(
-            "farmlive_gate_rebuilds_total", "Inventory gate rebuilds from SQL", registry=self.registry
+            "farmlive_gate_rebuilds_total",
+            "Inventory gate rebuilds from SQL",
+            registry=self.registry,
         )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -15,10 +18,16 @@ from server.auth import TokenSigner
 from server.db import make_engine
 from server.metrics import Metrics
 from server.settings import Settings
+from shop.adapters.memory_gate import MemoryGate
+from shop.adapters.redis_gate import RedisGate
 from shop.adapters.sql.accounts import SqlAccounts
 from shop.adapters.sql.catalogue import SqlCatalogue
 from shop.adapters.sql.migrate import upgrade
+from shop.adapters.sql.orders import SqlOrders
 from shop.catalogue import LiveSession
+from shop.errors import ShopError
+from shop.gate import InventoryGate
+from shop.ordering import OrderService
 
 log = logging.getLogger("farmlive")
 
@@ -31,13 +40,13 @@ class Services:
     catalogue: SqlCatalogue
     tokens: TokenSigner
     metrics: Metrics
+    gate: InventoryGate
+    orders: OrderService
     redis: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
     # Called after a staff change to a session (start, end, pin) so the live room and the
     # order path see it at once.
-    session_listeners: list[Callable[[LiveSession], Awaitable[None]]] = field(
-        default_factory=list
-    )
+    session_listeners: list[Callable[[LiveSession], Awaitable[None]]] = field(default_factory=list)
 
     async def session_changed(self, session: LiveSession) -> None:
         for listener in self.session_listeners:
@@ -57,17 +66,31 @@ class Services:
                 checks["redis"] = bool(await self.redis.ping())
             except Exception:
                 checks["redis"] = False
+        checks["gate"] = self.orders.ready
         return checks
 
 
+SECRET_FILE = Path(".farmlive-secret")
+
+
 def secret_of(settings: Settings) -> str:
+    """FARMLIVE_SECRET_KEY, or for the one-laptop default a key kept in ./.farmlive-secret.
+
+    Buyers' order links and staff sign-ins are signed with it, so it must survive a
+    restart; several instances must be given the same FARMLIVE_SECRET_KEY.
+    """
     if settings.secret_key is not None:
         return settings.secret_key.get_secret_value()
-    log.warning(
-        "FARMLIVE_SECRET_KEY is not set: using a random key, so sign-ins end when this "
-        "process stops and several instances cannot share them"
-    )
-    return secrets.token_urlsafe(32)
+    try:
+        return SECRET_FILE.read_text().strip()
+    except FileNotFoundError:
+        pass
+    secret = secrets.token_urlsafe(32)
+    fd = os.open(SECRET_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secret)
+    log.warning("FARMLIVE_SECRET_KEY is not set: generated one in %s", SECRET_FILE.resolve())
+    return secret
 
 
 @asynccontextmanager
@@ -89,13 +112,40 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
                 max_connections=256,
             )
             stack.push_async_callback(redis.aclose)
+        secret = secret_of(settings)
+        catalogue = SqlCatalogue(engine)
+        gate: InventoryGate = RedisGate(redis) if redis is not None else MemoryGate()
+        stack.push_async_callback(gate.close)
+        orders = OrderService(
+            store=SqlOrders(engine),
+            sessions=catalogue,
+            gate=gate,
+            token_secret=hashlib.sha256(b"orders:" + secret.encode()).digest(),
+            hold_seconds=settings.hold_seconds,
+            group_window_s=settings.group_commit_ms / 1000,
+            group_max=settings.group_commit_max,
+        )
         services = Services(
             settings=settings,
             engine=engine,
             accounts=SqlAccounts(engine),
-            catalogue=SqlCatalogue(engine),
-            tokens=TokenSigner(secret_of(settings), settings.token_ttl_seconds),
+            catalogue=catalogue,
+            tokens=TokenSigner(secret, settings.token_ttl_seconds),
             metrics=Metrics(),
+            gate=gate,
+            orders=orders,
             redis=redis,
         )
+
+        async def forget(session: LiveSession) -> None:
+            orders.forget_session(session.id)
+
+        services.session_listeners.append(forget)
+        try:
+            await orders.start()
+        except ShopError:
+            # Redis not answering yet: serve anyway (orders answer 503 until it is back).
+            log.warning("inventory gate not ready at start; orders wait for it")
+            await orders.start_degraded()
+        stack.push_async_callback(orders.stop)
         yield services

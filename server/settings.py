@@ -1,4 +1,4 @@
-"""Settings from the environment (prefix FARMLIVE_) and `.env`; read only when asked, never at import."""
+"""Settings from the environment (prefix FARMLIVE_) and `.env`, read only when asked."""
 
 from __future__ import annotations
 

@@ -16,6 +16,10 @@ class OrderStatus(enum.StrEnum):
 
 
 HELD_STATUSES = (OrderStatus.PENDING_PAYMENT.value,)
+RELEASED_STATUSES = (
+    OrderStatus.CANCELLED.value,
+    OrderStatus.EXPIRED.value,
+)
 SOLD_STATUSES = (OrderStatus.PLACED.value, OrderStatus.CONFIRMED.value, OrderStatus.PAID.value)
 
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
@@ -26,7 +30,8 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.CONFIRMED: frozenset({OrderStatus.CANCELLED}),
     OrderStatus.PAID: frozenset({OrderStatus.REFUNDED}),
     OrderStatus.CANCELLED: frozenset(),
-    OrderStatus.EXPIRED: frozenset(),
+    # A transfer that lands after its hold expired may still get stock, if any is left.
+    OrderStatus.EXPIRED: frozenset({OrderStatus.PAID}),
     OrderStatus.REFUNDED: frozenset(),
 }
 

@@ -96,7 +96,9 @@ async def api(settings) -> AsyncIterator[Api]:  # type: ignore[no-untyped-def]
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         svc = app.state.services
-        coop = await svc.catalogue.create_cooperative(None, name="HTX Thử nghiệm", province="Bắc Ninh")
+        coop = await svc.catalogue.create_cooperative(
+            None, name="HTX Thử nghiệm", province="Bắc Ninh"
+        )
         other = await svc.catalogue.create_cooperative(None, name="HTX Khác", province="Hà Nội")
         pw = hash_password("password-123")
         tokens: dict[str, str] = {}
@@ -108,9 +110,7 @@ async def api(settings) -> AsyncIterator[Api]:  # type: ignore[no-untyped-def]
             ("coop2", "coop2@t.vn", other.id),
             ("moderator", "mod@t.vn", None),
         ]:
-            user = await svc.accounts.add(
-                email, pw, Role(role.rstrip("2")), cooperative_id=coop_id
-            )
+            user = await svc.accounts.add(email, pw, Role(role.rstrip("2")), cooperative_id=coop_id)
             tokens[role] = svc.tokens.issue(user)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:

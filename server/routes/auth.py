@@ -23,7 +23,11 @@ async def issue_token(
     found = await services.accounts.credentials(username)
     user, stored = found if found else (None, None)
     # argon2 takes tens of ms of CPU: keep it off the event loop.
-    if not await asyncio.to_thread(verify_password, password, stored) or user is None or not user.active:
+    if (
+        not await asyncio.to_thread(verify_password, password, stored)
+        or user is None
+        or not user.active
+    ):
         raise Unauthenticated("wrong e-mail or password")
     return {"access_token": services.tokens.issue(user), "token_type": "bearer"}
 

@@ -35,7 +35,9 @@ async def get_cooperative(cid: int, services: ServicesDep) -> object:
 async def create_lot(body: LotCreate, user: CurrentUser, services: ServicesDep) -> object:
     require_role(user, Role.COOP)
     require_cooperative(user, body.cooperative_id)
-    return await services.catalogue.create_lot(user.id, NewLot(**body.model_dump()))
+    lot = await services.catalogue.create_lot(user.id, NewLot(**body.model_dump()))
+    await services.orders.lot_added(lot.id)
+    return lot
 
 
 @router.get("/cooperatives/{cid}/lots", response_model=list[LotPublic])

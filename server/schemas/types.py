@@ -34,11 +34,11 @@ def _text(max_chars: int, required: bool) -> Any:
     return BeforeValidator(check)
 
 
-def Text(max_chars: int) -> Any:  # noqa: N802 - reads like a type in annotations
+def Text(max_chars: int) -> Any:
     return Annotated[str, _text(max_chars, True), Field(max_length=max_chars)]
 
 
-def OptionalText(max_chars: int) -> Any:  # noqa: N802
+def OptionalText(max_chars: int) -> Any:
     return Annotated[str | None, _text(max_chars, False), Field(default=None)]
 
 
@@ -52,4 +52,3 @@ def _not_bool(value: Any) -> Any:
 Grams = Annotated[StrictInt, BeforeValidator(_not_bool), Field(gt=0, le=10_000_000_000)]
 Vnd = Annotated[StrictInt, BeforeValidator(_not_bool), Field(ge=0, le=100_000_000_000)]
 Id = Annotated[StrictInt, BeforeValidator(_not_bool), Field(gt=0, le=2**31 - 1)]
-

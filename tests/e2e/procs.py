@@ -31,9 +31,17 @@ def farmlive_env(**overrides: str) -> dict[str, str]:
     return env
 
 
-def run_cli(*args: str, cwd: Path, env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path, env: dict[str, str], stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*FARMLIVE, *args], cwd=cwd, env=env, input=stdin, capture_output=True, text=True, timeout=60
+        [*FARMLIVE, *args],
+        cwd=cwd,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

@@ -22,7 +22,9 @@ def test_serve_demo_twice_creates_nothing_twice(tmp_path: Path) -> None:
         assert first == [("Phiên livestream bán vải thiều Lục Ngạn", "live", 3, 1)]
         session = httpx.get(f"{server.url}/api/sessions").json()[0]
         assert [o["pack_grams"] for o in session["offers"]] == [2000, 5000, 10000]
-        assert all(o["currency"] == "VND" and isinstance(o["price"], int) for o in session["offers"])
+        assert all(
+            o["currency"] == "VND" and isinstance(o["price"], int) for o in session["offers"]
+        )
         assert session["lots"][0]["stock_grams"] == 60_000_000
         token = httpx.post(
             f"{server.url}/api/auth/token",
@@ -30,7 +32,9 @@ def test_serve_demo_twice_creates_nothing_twice(tmp_path: Path) -> None:
         )
         assert token.status_code == 200
         cooperatives = httpx.get(f"{server.url}/api/cooperatives").json()
-        assert [(c["name"], c["province"]) for c in cooperatives] == [("HTX Vải thiều Lục Ngạn", "Bắc Ninh")]
+        assert [(c["name"], c["province"]) for c in cooperatives] == [
+            ("HTX Vải thiều Lục Ngạn", "Bắc Ninh")
+        ]
     assert "host@farmlive.local / farmlive-demo" in server.output()
     assert (tmp_path / "farmlive.db").exists()
     with Server(tmp_path, env, ("--demo",)) as again:
@@ -44,15 +48,42 @@ def test_users_add_and_db_upgrade(tmp_path: Path) -> None:
     up = run_cli("db", "upgrade", cwd=tmp_path, env=env)
     assert up.returncode == 0, up.stderr
     assert "revision" in up.stdout
-    added = run_cli("users", "add", "Chu.Tich@Tinh.vn", "--role", "host", cwd=tmp_path, env=env, stdin="s3cret-pass\n")
+    added = run_cli(
+        "users",
+        "add",
+        "Chu.Tich@Tinh.vn",
+        "--role",
+        "host",
+        cwd=tmp_path,
+        env=env,
+        stdin="s3cret-pass\n",
+    )
     assert added.returncode == 0, added.stderr
     user_id = int(added.stdout.strip())
-    dup = run_cli("users", "add", "chu.tich@tinh.vn", "--role", "host", "--password", "another-pass", cwd=tmp_path, env=env)
+    dup = run_cli(
+        "users",
+        "add",
+        "chu.tich@tinh.vn",
+        "--role",
+        "host",
+        "--password",
+        "another-pass",
+        cwd=tmp_path,
+        env=env,
+    )
     assert dup.returncode == 1 and "already exists" in dup.stderr
-    short = run_cli("users", "add", "x@y.vn", "--role", "admin", cwd=tmp_path, env=env, stdin="short\n")
+    short = run_cli(
+        "users", "add", "x@y.vn", "--role", "admin", cwd=tmp_path, env=env, stdin="short\n"
+    )
     assert short.returncode == 2
     with Server(tmp_path, env) as server:
-        r = httpx.post(f"{server.url}/api/auth/token", data={"username": "chu.tich@tinh.vn", "password": "s3cret-pass"})
+        r = httpx.post(
+            f"{server.url}/api/auth/token",
+            data={"username": "chu.tich@tinh.vn", "password": "s3cret-pass"},
+        )
         assert r.status_code == 200
-        me = httpx.get(f"{server.url}/api/auth/me", headers={"Authorization": f"Bearer {r.json()['access_token']}"})
+        me = httpx.get(
+            f"{server.url}/api/auth/me",
+            headers={"Authorization": f"Bearer {r.json()['access_token']}"},
+        )
         assert me.json()["id"] == user_id and me.json()["role"] == "host"

@@ -11,7 +11,12 @@ async def make_lot(api: Api, stock: int = 60_000_000) -> int:
     coop_id = (await api.client.get("/api/cooperatives")).json()[0]["id"]
     r = await api.client.post(
         "/api/lots",
-        json={"cooperative_id": coop_id, "product": "Vải thiều", "grade": "A", "stock_grams": stock},
+        json={
+            "cooperative_id": coop_id,
+            "product": "Vải thiều",
+            "grade": "A",
+            "stock_grams": stock,
+        },
         headers=api.auth("coop"),
     )
     assert r.status_code == 201, r.text
@@ -19,7 +24,9 @@ async def make_lot(api: Api, stock: int = 60_000_000) -> int:
 
 
 async def make_session(api: Api, role: str = "host") -> dict:
-    r = await api.client.post("/api/sessions", json={"title": "Phiên vải thiều"}, headers=api.auth(role))
+    r = await api.client.post(
+        "/api/sessions", json={"title": "Phiên vải thiều"}, headers=api.auth(role)
+    )
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -42,7 +49,12 @@ async def test_session_lifecycle_and_public_view(api: Api) -> None:
     for pack, price in [(2000, 110_000), (5000, 250_000)]:
         r = await api.client.post(
             f"/api/sessions/{sid}/offers",
-            json={"lot_id": lot_id, "title": f"Thùng {pack // 1000} kg", "pack_grams": pack, "price": price},
+            json={
+                "lot_id": lot_id,
+                "title": f"Thùng {pack // 1000} kg",
+                "pack_grams": pack,
+                "price": price,
+            },
             headers=api.auth("host"),
         )
         assert r.status_code == 201, r.text
@@ -94,8 +106,12 @@ async def test_wrong_role_and_foreign_objects_are_403(api: Api) -> None:
     session = await make_session(api)
     sid = session["id"]
     for path in ("start", "end"):
-        assert_error(await api.client.post(f"/api/sessions/{sid}/{path}", headers=api.auth("host2")), 403)
-    r = await api.client.post(f"/api/sessions/{sid}/pin", json={"offer_id": None}, headers=api.auth("coop"))
+        assert_error(
+            await api.client.post(f"/api/sessions/{sid}/{path}", headers=api.auth("host2")), 403
+        )
+    r = await api.client.post(
+        f"/api/sessions/{sid}/pin", json={"offer_id": None}, headers=api.auth("coop")
+    )
     assert_error(r, 403)
     r = await api.client.get(f"/api/sessions/{sid}/staff", headers=api.auth("host2"))
     assert_error(r, 403)
@@ -111,8 +127,12 @@ async def test_wrong_role_and_foreign_objects_are_403(api: Api) -> None:
     )
     assert_error(r, 403)
     # The host owns it: allowed.
-    assert (await api.client.post(f"/api/sessions/{sid}/start", headers=api.auth("host"))).status_code == 200
-    assert (await api.client.post(f"/api/sessions/{sid}/end", headers=api.auth("admin"))).status_code == 200
+    assert (
+        await api.client.post(f"/api/sessions/{sid}/start", headers=api.auth("host"))
+    ).status_code == 200
+    assert (
+        await api.client.post(f"/api/sessions/{sid}/end", headers=api.auth("admin"))
+    ).status_code == 200
 
 
 async def test_unknown_ids_are_404(api: Api) -> None:
@@ -133,7 +153,9 @@ async def test_unknown_ids_are_404(api: Api) -> None:
     )
     assert_error(r, 404)
     r = await api.client.post(
-        "/api/lots", json={"cooperative_id": 424242, "product": "x", "stock_grams": 1}, headers=api.auth("admin")
+        "/api/lots",
+        json={"cooperative_id": 424242, "product": "x", "stock_grams": 1},
+        headers=api.auth("admin"),
     )
     assert_error(r, 404)
 
@@ -158,17 +180,23 @@ async def test_unknown_ids_are_404(api: Api) -> None:
 async def test_bad_lot_bodies_are_422(api: Api, body: dict) -> None:
     """Negative or fractional grams, unknown fields, huge or hidden-character text get 422."""
     coop_id = (await api.client.get("/api/cooperatives")).json()[0]["id"]
-    r = await api.client.post("/api/lots", json={"cooperative_id": coop_id, **body}, headers=api.auth("coop"))
+    r = await api.client.post(
+        "/api/lots", json={"cooperative_id": coop_id, **body}, headers=api.auth("coop")
+    )
     assert_error(r, 422, "invalid_input")
     assert (await api.client.get(f"/api/cooperatives/{coop_id}/lots")).json() == []
 
 
 async def test_bad_bodies_elsewhere_are_422_never_500(api: Api) -> None:
     """Titles of 10 kB, broken JSON, wrong types and extra fields are 422 on every endpoint."""
-    r = await api.client.post("/api/sessions", json={"title": "t" * 10_000}, headers=api.auth("host"))
+    r = await api.client.post(
+        "/api/sessions", json={"title": "t" * 10_000}, headers=api.auth("host")
+    )
     assert_error(r, 422)
     r = await api.client.post(
-        "/api/sessions", content=b"{not json", headers={**api.auth("host"), "content-type": "application/json"}
+        "/api/sessions",
+        content=b"{not json",
+        headers={**api.auth("host"), "content-type": "application/json"},
     )
     assert_error(r, 422)
     r = await api.client.post("/api/sessions", json=[1, 2], headers=api.auth("host"))
@@ -183,7 +211,9 @@ async def test_bad_bodies_elsewhere_are_422_never_500(api: Api) -> None:
         {"lot_id": lot_id, "title": "x", "pack_grams": 0, "price": 1},
         {"lot_id": "1", "title": "x", "pack_grams": 5000, "price": 1},
     ]:
-        r = await api.client.post(f"/api/sessions/{session['id']}/offers", json=bad, headers=api.auth("host"))
+        r = await api.client.post(
+            f"/api/sessions/{session['id']}/offers", json=bad, headers=api.auth("host")
+        )
         assert_error(r, 422)
     assert (await api.client.get(f"/api/sessions/{session['id']}")).json()["offers"] == []
     r = await api.client.post("/api/cooperatives", json={"name": "   "}, headers=api.auth("admin"))
@@ -204,13 +234,19 @@ async def test_text_is_nfc_normalised(api: Api) -> None:
 
 async def test_login_flow(api: Api) -> None:
     """The OAuth2 password flow gives a token that works; wrong passwords get 401."""
-    r = await api.client.post("/api/auth/token", data={"username": "host@t.vn", "password": "password-123"})
+    r = await api.client.post(
+        "/api/auth/token", data={"username": "host@t.vn", "password": "password-123"}
+    )
     assert r.status_code == 200 and r.json()["token_type"] == "bearer"
-    me = await api.client.get("/api/auth/me", headers={"Authorization": f"Bearer {r.json()['access_token']}"})
+    me = await api.client.get(
+        "/api/auth/me", headers={"Authorization": f"Bearer {r.json()['access_token']}"}
+    )
     assert me.json()["role"] == "host"
     r = await api.client.post("/api/auth/token", data={"username": "host@t.vn", "password": "nope"})
     assert_error(r, 401)
-    r = await api.client.post("/api/auth/token", data={"username": "ghost@t.vn", "password": "nope"})
+    r = await api.client.post(
+        "/api/auth/token", data={"username": "ghost@t.vn", "password": "nope"}
+    )
     assert_error(r, 401)
 
 

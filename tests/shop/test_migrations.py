@@ -18,7 +18,10 @@ async def test_migrated_schema_matches_tables(database_url: str) -> None:
         assert await current_revision(engine) is not None
         async with engine.connect() as conn:
             columns = await conn.run_sync(
-                lambda c: {t: {col["name"] for col in inspect(c).get_columns(t)} for t in inspect(c).get_table_names()}
+                lambda c: {
+                    t: {col["name"] for col in inspect(c).get_columns(t)}
+                    for t in inspect(c).get_table_names()
+                }
             )
         for table in metadata.tables.values():
             assert table.name in columns
@@ -37,7 +40,9 @@ async def test_no_model_change_without_migration(database_url: str) -> None:
         await upgrade(engine)
         async with engine.connect() as conn:
             diff = await conn.run_sync(
-                lambda c: compare_metadata(MigrationContext.configure(c, opts={"compare_type": False}), metadata)
+                lambda c: compare_metadata(
+                    MigrationContext.configure(c, opts={"compare_type": False}), metadata
+                )
             )
         assert diff == []
     finally:

@@ -84,9 +84,7 @@ class SqlCatalogue:
     async def find_cooperative_by_name(self, name: str) -> Cooperative | None:
         async with self._engine.connect() as conn:
             row = (
-                await conn.execute(
-                    select(cooperatives).where(cooperatives.c.name == name).limit(1)
-                )
+                await conn.execute(select(cooperatives).where(cooperatives.c.name == name).limit(1))
             ).one_or_none()
         return None if row is None else rows.cooperative(row)
 
@@ -134,7 +132,9 @@ class SqlCatalogue:
         async with self._engine.connect() as conn:
             return [rows.lot(r) for r in await conn.execute(query)]
 
-    async def lot_figures(self, lot_ids: Sequence[int], now: datetime | None = None) -> list[LotFigures]:
+    async def lot_figures(
+        self, lot_ids: Sequence[int], now: datetime | None = None
+    ) -> list[LotFigures]:
         """Public numbers per lot from SQL: sold from the lot row, held from unexpired holds."""
         if not lot_ids:
             return []
@@ -270,7 +270,9 @@ class SqlCatalogue:
             await audit.record(conn, actor_id, f"session.{target.value}", "session", session_id)
         return await self.get_session(session_id)
 
-    async def pin_offer(self, actor_id: int | None, session_id: int, offer_id: int | None) -> LiveSession:
+    async def pin_offer(
+        self, actor_id: int | None, session_id: int, offer_id: int | None
+    ) -> LiveSession:
         session = await self.get_session(session_id)
         if offer_id is not None and offer_id not in {o.id for o in session.offers}:
             raise NotFound(f"offer {offer_id} is not part of session {session_id}")
@@ -280,7 +282,9 @@ class SqlCatalogue:
                 .where(live_sessions.c.id == session_id)
                 .values(pinned_offer_id=offer_id)
             )
-            await audit.record(conn, actor_id, "session.pin", "session", session_id, {"offer_id": offer_id})
+            await audit.record(
+                conn, actor_id, "session.pin", "session", session_id, {"offer_id": offer_id}
+            )
         return await self.get_session(session_id)
 
     # -- offers ---------------------------------------------------------------------

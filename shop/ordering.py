@@ -1,0 +1,481 @@
+"""OrderService: the order path. The gate admits, SQL records, the outbox makes them agree.
+
+1. The gate reserves the grams (atomic per lot; idempotent per order id).
+2. The order row and an outbox row are committed together, in a group commit; orders
+   born sold (cash on delivery) pass the SQL backstop in that same transaction.
+3. The outbox relay then makes the gate match SQL for each changed order ("sync":
+   sold -> commit, held -> ensure reserved, released -> release), at least once.
+   Syncs read the order's current status, so a late or repeated sync is harmless.
+Holds expire lazily in the gate and, for SQL, through the sweeper.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from shop.adapters.sql.orders import Duplicate, SqlOrders
+from shop.catalogue import LiveSession, Offer
+from shop.errors import (
+    BuyerLimitExceeded,
+    GateUnavailable,
+    IdempotencyMismatch,
+    InvalidInput,
+    InvalidTransition,
+    LotNotLoaded,
+    NotFound,
+    SessionNotLive,
+    ShopError,
+    SoldOut,
+)
+from shop.gate import InventoryGate
+from shop.group_commit import GroupCommitter
+from shop.order_status import HELD_STATUSES, SOLD_STATUSES, OrderStatus
+from shop.orders import Order, PaymentMethod, PlaceOrder
+
+log = logging.getLogger("farmlive.orders")
+
+_ORDER_NS = uuid.UUID("6f1c3c52-5a0b-4d8e-9b1e-0d3c1f0e4a11")
+
+LotsChanged = Callable[[Sequence[int]], Awaitable[None]]
+OrderEvent = Callable[[Order], Awaitable[None]]
+
+
+class SessionSource(Protocol):
+    async def get_session(self, session_id: int) -> LiveSession: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    order: Order
+    token: str
+    created: bool
+
+
+class OrderService:
+    def __init__(
+        self,
+        *,
+        store: SqlOrders,
+        sessions: SessionSource,
+        gate: InventoryGate,
+        token_secret: bytes,
+        hold_seconds: int,
+        group_window_s: float = 0.002,
+        group_max: int = 200,
+        sweep_interval_s: float = 1.0,
+        on_lots_changed: LotsChanged | None = None,
+        on_order: OrderEvent | None = None,
+        enabled_payments: Sequence[str] = (PaymentMethod.COD, PaymentMethod.BANK_TRANSFER),
+    ) -> None:
+        self.store = store
+        self.gate = gate
+        self._sessions = sessions
+        self._secret = token_secret
+        self.hold_seconds = hold_seconds
+        self._sweep_interval = sweep_interval_s
+        self._on_lots_changed = on_lots_changed
+        self._on_order = on_order
+        self.enabled_payments = tuple(enabled_payments)
+        self._writer: GroupCommitter[dict[str, Any], Order | Duplicate] = GroupCommitter(
+            self.store.insert_batch, window_s=group_window_s, max_batch=group_max
+        )
+        self._session_cache: dict[int, tuple[float, LiveSession]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._sync_wakeup = asyncio.Event()
+        self._epoch: str | None = None
+        self._ready = False
+        self._rebuild_lock = asyncio.Lock()
+
+    # -- lifecycle ------------------------------------------------------------------
+    async def start(self) -> None:
+        await self.rebuild_all()
+        self._start_tasks()
+
+    async def start_degraded(self) -> None:
+        """Start with the gate closed; the epoch watcher opens it once the store answers."""
+        self._ready = False
+        self._start_tasks()
+
+    def _start_tasks(self) -> None:
+        self._writer.start()
+        self._tasks = [
+            asyncio.create_task(self._outbox_loop(), name="orders-outbox"),
+            asyncio.create_task(self._sweep_loop(), name="orders-sweeper"),
+            asyncio.create_task(self._epoch_loop(), name="orders-epoch"),
+        ]
+
+    async def stop(self) -> None:
+        await self._writer.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    @property
+    def ready(self) -> bool:
+        return self._ready
+
+    # -- sessions -------------------------------------------------------------------
+    async def session(self, session_id: int) -> LiveSession:
+        """The session, cached for a second: staff changes on this instance invalidate it."""
+        cached = self._session_cache.get(session_id)
+        now = time.monotonic()
+        if cached and now - cached[0] < 1.0:
+            return cached[1]
+        session = await self._sessions.get_session(session_id)
+        self._session_cache[session_id] = (now, session)
+        return session
+
+    def forget_session(self, session_id: int) -> None:
+        self._session_cache.pop(session_id, None)
+
+    # -- tokens ---------------------------------------------------------------------
+    def token_for(self, order_id: str) -> str:
+        digest = hmac.new(self._secret, order_id.encode(), hashlib.sha256).digest()
+        return digest[:24].hex()
+
+    @staticmethod
+    def token_hash(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    async def get_for_buyer(self, order_id: str, token: str) -> Order:
+        try:
+            order = await self.store.get(order_id)
+        except NotFound:
+            raise NotFound("no such order") from None
+        if not hmac.compare_digest(order.token_hash, self.token_hash(token)):
+            raise NotFound("no such order")  # do not reveal that the id exists
+        return order
+
+    # -- placing --------------------------------------------------------------------
+    async def place(self, cmd: PlaceOrder) -> Placed:
+        existing = await self.store.find_by_key(cmd.session_id, cmd.idempotency_key)
+        if existing is not None:
+            return self._replay(existing, cmd)
+        session = await self.session(cmd.session_id)
+        if not session.is_live:
+            raise SessionNotLive(f"this live session is {session.status.value}: orders are closed")
+        offer = _offer(session, cmd.offer_id)
+        if cmd.quantity > offer.max_per_order:
+            raise InvalidInput(
+                f"at most {offer.max_per_order} per order for this offer", field="quantity"
+            )
+        if cmd.payment_method not in self.enabled_payments:
+            raise InvalidInput(
+                f"payment method {cmd.payment_method!r} is not available here",
+                field="payment_method",
+            )
+        if not self._ready:
+            raise GateUnavailable("stock is being recounted; try again in a moment")
+        grams = cmd.quantity * offer.pack_grams
+        order_id = str(
+            uuid.uuid5(_ORDER_NS, f"{cmd.session_id}:{cmd.idempotency_key}:{cmd.request_hash}")
+        )
+        now = datetime.now(UTC)
+        cod = cmd.payment_method == PaymentMethod.COD
+        hold_expires = now + timedelta(seconds=self.hold_seconds)
+        # A COD order is sold once its row commits; until then the hold protects it, and
+        # if this process dies before the commit the hold simply expires.
+        await self._reserve(
+            offer.lot_id,
+            order_id,
+            grams,
+            cmd.buyer.phone,
+            session.max_grams_per_buyer,
+            hold_expires.timestamp(),
+        )
+        address = cmd.buyer.address
+        row: dict[str, Any] = {
+            "id": order_id,
+            "session_id": cmd.session_id,
+            "offer_id": offer.id,
+            "lot_id": offer.lot_id,
+            "idempotency_key": cmd.idempotency_key,
+            "request_hash": cmd.request_hash,
+            "token_hash": self.token_hash(self.token_for(order_id)),
+            "status": (OrderStatus.PLACED if cod else OrderStatus.PENDING_PAYMENT).value,
+            "quantity": cmd.quantity,
+            "grams": grams,
+            "unit_price": offer.price,
+            "total": cmd.quantity * offer.price,
+            "currency": offer.currency,
+            "buyer_name": cmd.buyer.name,
+            "buyer_phone": cmd.buyer.phone,
+            "province_code": str(address.province_code),
+            "province_name": address.province_name,
+            "ward_code": None if address.ward_code is None else str(address.ward_code),
+            "ward_name": address.ward_name,
+            "street": address.street,
+            "payment_method": cmd.payment_method,
+            "payment_ref": None,
+            "hold_expires_at": None if cod else hold_expires,
+            "created_at": now,
+            "updated_at": now,
+            "flags": None,
+        }
+        try:
+            result = await self._writer.submit(row)
+        except SoldOut:
+            await self._release_quietly(offer.lot_id, order_id)
+            raise
+        except Exception as exc:
+            await self._release_quietly(offer.lot_id, order_id)
+            log.exception("order insert failed")
+            raise GateUnavailable("could not record the order; try again") from exc
+        if isinstance(result, Duplicate):
+            winner = await self.store.find_by_key(cmd.session_id, cmd.idempotency_key)
+            if winner is None:  # pragma: no cover - the unique key was there a moment ago
+                raise GateUnavailable("try again")
+            if winner.id != order_id:
+                await self._release_quietly(offer.lot_id, order_id)
+            return self._replay(winner, cmd)
+        self._sync_wakeup.set()
+        if self._on_order is not None:
+            await self._on_order(result)
+        return Placed(result, self.token_for(result.id), created=True)
+
+    def _replay(self, existing: Order, cmd: PlaceOrder) -> Placed:
+        if existing.request_hash != cmd.request_hash:
+            raise IdempotencyMismatch("this Idempotency-Key was already used for a different order")
+        return Placed(existing, self.token_for(existing.id), created=False)
+
+    async def _reserve(
+        self, lot_id: int, order_id: str, grams: int, buyer: str, cap: int | None, expires: float
+    ) -> None:
+        for attempt in range(2):
+            try:
+                await self.gate.reserve(
+                    lot_id, order_id, grams, buyer=buyer, buyer_cap_grams=cap, expires_at=expires
+                )
+                return
+            except LotNotLoaded:
+                if attempt or not await self._load_missing_lot(lot_id):
+                    raise
+
+    async def _load_missing_lot(self, lot_id: int) -> bool:
+        """A lot missing from the gate: if the store lost everything, rebuild all (503)."""
+        epoch = await self.gate.epoch()
+        if epoch is None or epoch != self._epoch:
+            self._schedule_rebuild()
+            return False
+        async with self._rebuild_lock:
+            await self.gate.load(await self.store.lot_seed(lot_id, datetime.now(UTC)))
+        return True
+
+    async def lot_added(self, lot_id: int) -> None:
+        """Load a new lot into the gate at once (a missing lot is also loaded on demand)."""
+        try:
+            async with self._rebuild_lock:
+                await self.gate.load(await self.store.lot_seed(lot_id, datetime.now(UTC)))
+        except GateUnavailable:
+            log.warning("gate unavailable; lot %s will be loaded on first use", lot_id)
+
+    async def _release_quietly(self, lot_id: int, order_id: str) -> None:
+        try:
+            await self.gate.release(lot_id, order_id)
+        except ShopError:
+            log.warning("could not release hold %s; it will expire", order_id)
+
+    # -- staff transitions ----------------------------------------------------------
+    async def confirm(self, order_id: str, actor_id: int | None) -> Order:
+        """COD: placed -> confirmed. Transfer/card: pending (or expired) -> paid. Idempotent."""
+        order = await self.store.get(order_id)
+        if order.status in (OrderStatus.CONFIRMED, OrderStatus.PAID):
+            return order
+        if order.status is OrderStatus.PLACED:
+            updated, _ = await self._transition(
+                order_id, [OrderStatus.PLACED], OrderStatus.CONFIRMED, actor_id, "order.confirm"
+            )
+            return updated
+        if order.status not in (OrderStatus.PENDING_PAYMENT, OrderStatus.EXPIRED):
+            raise InvalidTransition(f"a {order.status.value} order cannot be confirmed")
+        # The gate first: a late payment gets its stock or a clear refusal.
+        await self.gate.commit(order.lot_id, order.id, order.grams, buyer=order.buyer_phone)
+        try:
+            updated, changed = await self._transition(
+                order_id,
+                [OrderStatus.PENDING_PAYMENT, OrderStatus.EXPIRED],
+                OrderStatus.PAID,
+                actor_id,
+                "order.confirm",
+            )
+        except SoldOut:
+            await self._sync([order_id])
+            raise
+        if not changed and updated.status is not OrderStatus.PAID:
+            await self._sync([order_id])
+            raise InvalidTransition(f"a {updated.status.value} order cannot be confirmed")
+        return updated
+
+    async def cancel(self, order_id: str, actor_id: int | None) -> Order:
+        """Cancel and give the stock back; cancelling twice is a no-op."""
+        order = await self.store.get(order_id)
+        if order.status is OrderStatus.CANCELLED:
+            return order
+        updated, changed = await self._transition(
+            order_id,
+            [
+                OrderStatus.PLACED,
+                OrderStatus.CONFIRMED,
+                OrderStatus.PENDING_PAYMENT,
+                OrderStatus.EXPIRED,
+            ],
+            OrderStatus.CANCELLED,
+            actor_id,
+            "order.cancel",
+        )
+        if not changed and updated.status is not OrderStatus.CANCELLED:
+            raise InvalidTransition(f"a {updated.status.value} order cannot be cancelled")
+        return updated
+
+    async def _transition(
+        self,
+        order_id: str,
+        allowed: list[OrderStatus],
+        target: OrderStatus,
+        actor_id: int | None,
+        action: str,
+    ) -> tuple[Order, bool]:
+        for _ in range(5):
+            try:
+                updated, changed = await self.store.transition(
+                    order_id, allowed, target, actor_id=actor_id, action=action
+                )
+            except InvalidTransition as exc:
+                if "meanwhile" in exc.message:
+                    continue
+                raise
+            if changed:
+                await self._sync([order_id])
+            return updated, changed
+        raise GateUnavailable("the order is busy; try again")
+
+    # -- the outbox relay: make the gate match SQL ----------------------------------
+    async def _sync(self, order_ids: Sequence[str]) -> set[int]:
+        """Apply each order's current SQL status to the gate; returns the lots touched."""
+        found = await self.store.get_many(order_ids)
+        touched: set[int] = set()
+        for order in found.values():
+            touched.add(order.lot_id)
+            try:
+                if order.status.value in SOLD_STATUSES:
+                    await self.gate.commit(
+                        order.lot_id, order.id, order.grams, buyer=order.buyer_phone
+                    )
+                elif order.status.value in HELD_STATUSES:
+                    expires = order.hold_expires_at.timestamp() if order.hold_expires_at else None
+                    if expires is None or expires > time.time():
+                        await self.gate.reserve(
+                            order.lot_id,
+                            order.id,
+                            order.grams,
+                            buyer=order.buyer_phone,
+                            buyer_cap_grams=None,
+                            expires_at=expires,
+                        )
+                elif order.status is OrderStatus.REFUNDED:
+                    await self.gate.write_off(order.lot_id, order.id)
+                else:
+                    await self.gate.release(order.lot_id, order.id)
+            except (SoldOut, BuyerLimitExceeded, InvalidTransition, InvalidInput) as exc:
+                # SQL is the record; the gate will be reconciled on its next rebuild.
+                log.warning("gate could not follow order %s (%s): %s", order.id, order.status, exc)
+        if touched and self._on_lots_changed is not None:
+            await self._on_lots_changed(sorted(touched))
+        return touched
+
+    async def drain_outbox(self, older_than: datetime | None = None) -> int:
+        """Apply and delete pending outbox rows; returns how many were applied."""
+        applied = 0
+        while True:
+            batch = await self.store.outbox_batch(older_than)
+            if not batch:
+                return applied
+            await self._sync([payload["order_id"] for _, payload in batch])
+            await self.store.outbox_done([row_id for row_id, _ in batch])
+            applied += len(batch)
+
+    async def _outbox_loop(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._sync_wakeup.wait(), timeout=0.5)
+            except TimeoutError:
+                pass
+            self._sync_wakeup.clear()
+            try:
+                await self.drain_outbox()
+            except (GateUnavailable, LotNotLoaded):
+                self._schedule_rebuild()
+                await asyncio.sleep(0.5)
+            except Exception:
+                log.exception("outbox relay failed; retrying")
+                await asyncio.sleep(1)
+
+    # -- hold expiry ----------------------------------------------------------------
+    async def sweep(self) -> list[str]:
+        expired = await self.store.expire_due(datetime.now(UTC))
+        if expired:
+            self._sync_wakeup.set()
+        return expired
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._sweep_interval)
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("hold sweeper failed; retrying")
+
+    # -- rebuilding the gate from SQL -----------------------------------------------
+    async def rebuild_all(self) -> None:
+        """Close the gate, load every lot from SQL, mark the store with a new epoch, reopen."""
+        async with self._rebuild_lock:
+            self._ready = False
+            try:
+                now = datetime.now(UTC)
+                for lot_id in await self.store.lot_ids():
+                    await self.gate.load(await self.store.lot_seed(lot_id, now))
+                epoch = uuid.uuid4().hex
+                if not await self.gate.set_epoch(epoch, if_absent=True):
+                    epoch = await self.gate.epoch() or epoch
+                self._epoch = epoch
+                self._ready = True
+                log.info("inventory gate rebuilt from SQL (epoch %s)", epoch)
+            except ShopError:
+                log.warning("inventory gate unavailable; will retry the rebuild")
+                raise
+
+    def _schedule_rebuild(self) -> None:
+        self._ready = False
+
+    async def _epoch_loop(self) -> None:
+        """Notice a store that lost its data (restart without AOF, FLUSHALL) and rebuild."""
+        while True:
+            await asyncio.sleep(0.5)
+            try:
+                epoch = await self.gate.epoch()
+                if epoch is None or epoch != self._epoch or not self._ready:
+                    await self.rebuild_all()
+            except ShopError:
+                self._ready = False
+            except Exception:
+                self._ready = False
+                log.exception("gate epoch check failed")
+
+
+def _offer(session: LiveSession, offer_id: int) -> Offer:
+    for offer in session.offers:
+        if offer.id == offer_id:
+            if not offer.active:
+                raise InvalidInput("this offer is no longer on sale", field="offer_id")
+            return offer
+    raise InvalidInput("this offer is not part of this live session", field="offer_id")
