@@ -9,7 +9,8 @@ from fastapi import Depends, Request
 from server.services import Services
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # async: a sync dependency would cost every request a hop to the thread pool.
     return request.app.state.services  # type: ignore[no-any-return]
 
 

@@ -114,7 +114,7 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
             stack.push_async_callback(redis.aclose)
         secret = secret_of(settings)
         catalogue = SqlCatalogue(engine)
-        gate: InventoryGate = RedisGate(redis) if redis is not None else MemoryGate()
+        gate: InventoryGate = RedisGate(redis, key_prefix=settings.redis_prefix) if redis is not None else MemoryGate()
         stack.push_async_callback(gate.close)
         orders = OrderService(
             store=SqlOrders(engine),

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./farmlive.db"
     # Unset: in-process gate and hub (one process). Set: Redis carries gate, hub, counters.
     redis_url: str | None = None
+    # Prefix of every Redis key farmlive writes (several deployments can share a Redis).
+    redis_prefix: str = Field(default="fl", pattern=r"^[A-Za-z0-9_.:-]{1,32}$")
     # Unset: a random key per process, so tokens die with it; set it for real use
     # and for several instances (they must share it).
     secret_key: SecretStr | None = None

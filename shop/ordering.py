@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from shop.adapters.sql.orders import Duplicate, SqlOrders
 from shop.catalogue import LiveSession, Offer
 from shop.errors import (
     BuyerLimitExceeded,
@@ -39,7 +38,7 @@ from shop.errors import (
 from shop.gate import InventoryGate
 from shop.group_commit import GroupCommitter
 from shop.order_status import HELD_STATUSES, SOLD_STATUSES, OrderStatus
-from shop.orders import Order, PaymentMethod, PlaceOrder
+from shop.orders import Duplicate, Order, OrderStore, PaymentMethod, PlaceOrder
 
 log = logging.getLogger("farmlive.orders")
 
@@ -64,7 +63,7 @@ class OrderService:
     def __init__(
         self,
         *,
-        store: SqlOrders,
+        store: OrderStore,
         sessions: SessionSource,
         gate: InventoryGate,
         token_secret: bytes,

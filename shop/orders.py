@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
 
 from shop.address import Address
+from shop.gate import LotSeed
 from shop.order_status import HELD_STATUSES, SOLD_STATUSES, OrderStatus
 
 
@@ -73,3 +75,48 @@ class Order:
     @property
     def is_held(self) -> bool:
         return self.status.value in HELD_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicate:
+    """The batch found this idempotency key already used; the caller reads the winner."""
+
+    session_id: int
+    idempotency_key: str
+
+
+class OrderStore(Protocol):
+    """What the order path needs from the system of record (SqlOrders implements it)."""
+
+    async def get(self, order_id: str) -> Order: ...
+
+    async def get_many(self, order_ids: Iterable[str]) -> dict[str, Order]: ...
+
+    async def find_by_key(self, session_id: int, key: str) -> Order | None: ...
+
+    async def insert_batch(
+        self, rows: Sequence[dict[str, Any]]
+    ) -> Sequence[Order | Duplicate | BaseException]: ...
+
+    async def transition(
+        self,
+        order_id: str,
+        allowed_from: Sequence[OrderStatus],
+        target: OrderStatus,
+        *,
+        actor_id: int | None,
+        action: str,
+        extra: dict[str, Any] | None = None,
+    ) -> tuple[Order, bool]: ...
+
+    async def expire_due(self, now: datetime, limit: int = 500) -> list[str]: ...
+
+    async def outbox_batch(
+        self, older_than: datetime | None, limit: int = 500
+    ) -> list[tuple[int, dict[str, Any]]]: ...
+
+    async def outbox_done(self, ids: Sequence[int]) -> None: ...
+
+    async def lot_ids(self) -> list[int]: ...
+
+    async def lot_seed(self, lot_id: int, now: datetime) -> LotSeed: ...

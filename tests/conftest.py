@@ -115,3 +115,30 @@ async def api(settings) -> AsyncIterator[Api]:  # type: ignore[no-untyped-def]
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield Api(client=client, app=app, tokens=tokens)
+
+
+@pytest.fixture
+def pg_database(pg_template: str) -> Iterator[str]:
+    """A fresh migrated PostgreSQL database (for tests that need PostgreSQL specifically)."""
+    name = f"fl_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_pg_exec(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
+    yield services.pg_dsn(name)
+    asyncio.run(_pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[tuple[str, str]]:
+    """(url, key prefix) on the shared Redis; every key under the prefix is deleted after."""
+    url = services.redis_url()
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    yield url, prefix
+
+    async def cleanup() -> None:
+        from redis.asyncio import Redis
+
+        client = Redis.from_url(url)
+        async for k in client.scan_iter(match=f"{prefix}:*", count=1000):
+            await client.delete(k)
+        await client.aclose()
+
+    asyncio.run(cleanup())

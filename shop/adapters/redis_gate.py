@@ -284,6 +284,18 @@ return {OK, stock, held, total - held, 0}
 SCRIPTS = {name: _PRELUDE + body for name, body in _BODIES.items()}
 
 
+# Set the epoch unless (if asked) a valid one, written under the current run id, exists.
+_SET_EPOCH = """
+local current = redis.call('GET', KEYS[1])
+if ARGV[2] == '1' and current then
+  local run_id = string.match(current, '|(.*)$')
+  if run_id == ARGV[3] then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[3])
+return 1
+"""
+
+
 @functools.lru_cache(maxsize=4096)
 def lot_keys(prefix: str, lot_id: int) -> tuple[str, ...]:
     """The keys of one lot, in the order every script expects them (KEYS[1..6])."""
@@ -310,6 +322,7 @@ class RedisGate:
         self._prefix = key_prefix
         self._owns_client = False
         self._scripts = {name: redis.register_script(src) for name, src in SCRIPTS.items()}
+        self._set_epoch = redis.register_script(_SET_EPOCH)
 
     @classmethod
     def from_url(
@@ -452,19 +465,41 @@ class RedisGate:
         return [_state(lot_id, reply) for lot_id, reply in zip(lot_ids, replies, strict=True)]
 
     async def epoch(self) -> str | None:
+        """The epoch set by the last rebuild, or None if the data is gone or suspect.
+
+        A Redis that restarted counts as suspect even with AOF on (it may have lost its
+        last second of writes), so the epoch is stored with the server's run id and only
+        believed while that run id is current.
+        """
         try:
-            value = await self._redis.get(f"{self._prefix}:epoch")
+            value, run_id = await self._epoch_and_run_id()
         except (RedisError, OSError) as exc:
             raise _translate(exc) from exc
-        return value.decode() if isinstance(value, bytes) else value
+        if value is None:
+            return None
+        epoch, _, stored_run_id = value.partition("|")
+        return epoch if stored_run_id == run_id else None
 
     async def set_epoch(self, value: str, *, if_absent: bool = False) -> bool:
         check_id("epoch", value)
+        if "|" in value:
+            raise InvalidInput("epoch must not contain '|'", field="epoch")
         try:
-            done = await self._redis.set(f"{self._prefix}:epoch", value, nx=if_absent)
+            _, run_id = await self._epoch_and_run_id()
+            done = await self._set_epoch(
+                keys=[f"{self._prefix}:epoch"], args=[value, "1" if if_absent else "0", run_id]
+            )
         except (RedisError, OSError) as exc:
             raise _translate(exc) from exc
         return bool(done)
+
+    async def _epoch_and_run_id(self) -> tuple[str | None, str]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.get(f"{self._prefix}:epoch")
+            pipe.info("server")
+            raw, info = await pipe.execute()
+        value = raw.decode() if isinstance(raw, bytes) else raw
+        return value, str(info["run_id"])
 
     async def ping(self) -> bool:
         try:

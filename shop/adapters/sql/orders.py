@@ -18,7 +18,7 @@ from shop.catalogue import LotFigures
 from shop.errors import InvalidTransition, NotFound, SoldOut
 from shop.gate import Hold, LotSeed, Sale
 from shop.order_status import HELD_STATUSES, SOLD_STATUSES, OrderStatus
-from shop.orders import Order
+from shop.orders import Duplicate, Order
 
 _ORDER_COLUMNS = [c.name for c in orders.columns]
 
@@ -27,14 +27,6 @@ def _order(row: Any) -> Order:
     data = dict(row._mapping)
     data["status"] = OrderStatus(data["status"])
     return Order(**data)
-
-
-@dataclass(frozen=True, slots=True)
-class Duplicate:
-    """The batch found this idempotency key already used; the caller reads the winner."""
-
-    session_id: int
-    idempotency_key: str
 
 
 @dataclass(frozen=True, slots=True)
