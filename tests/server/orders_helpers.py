@@ -88,7 +88,7 @@ async def assert_invariant(api: Api, lot_id: int) -> dict[str, int]:
         sql.stock_grams,
         sql.sold_grams,
         sql.held_grams,
-    )
+    ), (gate, sql)
     return {
         "stock": sql.stock_grams,
         "sold": sql.sold_grams,

@@ -321,3 +321,34 @@ async def test_staff_order_actions_need_the_right_person(api: Api) -> None:
         await api.client.post("/api/orders/nope/cancel", headers=api.auth("admin"))
     ).status_code == 404
     assert (await assert_invariant(api, s["lot_id"]))["sold"] == 5_000
+
+
+async def test_replays_after_cancel_sellout_or_end_return_the_order(api: Api) -> None:
+    """A retry after its order was cancelled, the lot sold out or the sale ended replays it and holds nothing."""
+    s = await live_session(api, stock_grams=10_000)
+    url = f"/api/sessions/{s['sid']}/orders"
+    cancelled_key, sold_key = key(), key()
+    first = await api.client.post(
+        url, json=order_body(s["offers"]["VL5"], 1), headers=cancelled_key
+    )
+    await api.client.post(f"/api/orders/{first.json()['id']}/cancel", headers=api.auth("host"))
+    replay = await api.client.post(
+        url, json=order_body(s["offers"]["VL5"], 1), headers=cancelled_key
+    )
+    assert replay.status_code == 200 and replay.json()["status"] == "cancelled"
+    assert (await assert_invariant(api, s["lot_id"]))["available"] == 10_000
+    sold = await api.client.post(
+        url, json=order_body(s["offers"]["VL10"], 1, phone="0987000111"), headers=sold_key
+    )
+    assert sold.status_code == 201
+    again = await api.client.post(
+        url, json=order_body(s["offers"]["VL10"], 1, phone="0987000111"), headers=sold_key
+    )
+    assert again.status_code == 200 and again.json()["id"] == sold.json()["id"]
+    await api.client.post(f"/api/sessions/{s['sid']}/end", headers=api.auth("host"))
+    late = await api.client.post(
+        url, json=order_body(s["offers"]["VL10"], 1, phone="0987000111"), headers=sold_key
+    )
+    assert late.status_code == 200 and late.json()["id"] == sold.json()["id"]
+    f = await assert_invariant(api, s["lot_id"])
+    assert (f["sold"], f["held"], f["available"]) == (10_000, 0, 0)

@@ -13,12 +13,21 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shop.adapters.sql import audit
-from shop.adapters.sql.tables import live_sessions, lots, offers, orders, outbox, utcnow
+from shop.adapters.sql.tables import (
+    live_sessions,
+    lots,
+    offers,
+    orders,
+    outbox,
+    payment_events,
+    utcnow,
+)
 from shop.catalogue import LotFigures
 from shop.errors import InvalidTransition, NotFound, SoldOut
 from shop.gate import Hold, LotSeed, Sale
-from shop.order_status import HELD_STATUSES, SOLD_STATUSES, OrderStatus
+from shop.order_status import HELD_STATUSES, SOLD_STATUSES, OrderStatus, can_move
 from shop.orders import Duplicate, Order
+from shop.payments.port import Applied
 
 _ORDER_COLUMNS = [c.name for c in orders.columns]
 
@@ -101,75 +110,63 @@ class SqlOrders:
     ) -> list[Order | Duplicate | BaseException]:
         """Insert new orders (and their outbox rows) in one transaction.
 
-        Orders born sold (cash on delivery) move `lots.sold_grams` through the conditional
-        backstop in the same transaction, so SQL never oversells even if the gate erred.
-        Per item: the Order, a Duplicate (idempotency key already used), or SoldOut.
+        Rows go in first (a used idempotency key is skipped and reported as Duplicate, so
+        a retry never reaches the backstop); then orders born sold (cash on delivery) move
+        `lots.sold_grams` through the conditional backstop, and any it refuses are taken
+        out again before the commit. SQL never oversells, even if the gate erred.
+        Per item: the Order, a Duplicate, or SoldOut.
         """
-        results: list[Order | Duplicate | BaseException | None] = [None] * len(rows)
+        results: list[Order | Duplicate | BaseException] = []
         async with self._engine.begin() as conn:
-            accepted = await self._backstop_batch(conn, rows, results)
+            inserted = {
+                r[0] for r in await conn.execute(self._insert_ignore().returning(orders.c.id), rows)
+            }
+            new: list[int] = []
+            for i, row in enumerate(rows):
+                if row["id"] in inserted:
+                    # Retries of one request can share a batch: only the first is new.
+                    inserted.discard(row["id"])
+                    new.append(i)
+                    results.append(Order(**{**row, "status": OrderStatus(row["status"])}))
+                else:
+                    results.append(Duplicate(row["session_id"], row["idempotency_key"]))
+            refused = await self._backstop(conn, [rows[i] for i in new])
+            if refused:
+                await conn.execute(delete(orders).where(orders.c.id.in_(refused)))
+                for i in new:
+                    if rows[i]["id"] in refused:
+                        results[i] = SoldOut(lot_id=rows[i]["lot_id"])
+            accepted = [rows[i] for i in new if rows[i]["id"] not in refused]
             if accepted:
-                inserted = {
-                    r[0]
-                    for r in await conn.execute(
-                        self._insert_ignore().returning(orders.c.id), [rows[i] for i in accepted]
-                    )
-                }
-                undo: dict[int, int] = defaultdict(int)
-                new_rows: list[dict[str, Any]] = []
-                for i in accepted:
-                    row = rows[i]
-                    if row["id"] in inserted:
-                        # Retries of one request can share a batch: only the first is new.
-                        inserted.discard(row["id"])
-                        new_rows.append(row)
-                        results[i] = Order(**{**row, "status": OrderStatus(row["status"])})
-                    else:
-                        results[i] = Duplicate(row["session_id"], row["idempotency_key"])
-                        if row["status"] in SOLD_STATUSES:
-                            undo[row["lot_id"]] += row["grams"]
-                for lot_id, grams in undo.items():
-                    await conn.execute(
-                        update(lots)
-                        .where(lots.c.id == lot_id)
-                        .values(sold_grams=lots.c.sold_grams - grams)
-                    )
                 now = utcnow()
-                if new_rows:
-                    await conn.execute(
-                        insert(outbox),
-                        [
-                            {
-                                "kind": "order.sync",
-                                "payload": {"order_id": r["id"], "lot_id": r["lot_id"]},
-                                "created_at": now,
-                            }
-                            for r in new_rows
-                        ],
-                    )
-        return [r if r is not None else RuntimeError("order not processed") for r in results]
+                await conn.execute(
+                    insert(outbox),
+                    [
+                        {
+                            "kind": "order.sync",
+                            "payload": {"order_id": r["id"], "lot_id": r["lot_id"]},
+                            "created_at": now,
+                        }
+                        for r in accepted
+                    ],
+                )
+        return results
 
-    async def _backstop_batch(
-        self,
-        conn: AsyncConnection,
-        rows: Sequence[dict[str, Any]],
-        results: list[Order | Duplicate | BaseException | None],
-    ) -> list[int]:
-        by_lot: dict[int, list[int]] = defaultdict(list)
-        for i, row in enumerate(rows):
+    async def _backstop(self, conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> set[str]:
+        """Add the sold-at-birth rows' grams to their lots; the ids that did not fit."""
+        by_lot: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for row in rows:
             if row["status"] in SOLD_STATUSES:
-                by_lot[row["lot_id"]].append(i)
-        refused: set[int] = set()
-        for lot_id, indexes in by_lot.items():
-            total = sum(rows[i]["grams"] for i in indexes)
-            if await _add_sold(conn, lot_id, total):
+                by_lot[row["lot_id"]].append(row)
+        refused: set[str] = set()
+        for lot_id, lot_rows in by_lot.items():
+            if await _add_sold(conn, lot_id, sum(r["grams"] for r in lot_rows)):
                 continue
             # Not all of them fit: decide order by order, in arrival order.
-            for i in indexes:
-                if not await _add_sold(conn, lot_id, rows[i]["grams"]):
-                    refused.add(i)
-                    results[i] = SoldOut(lot_id=lot_id)
-        return [i for i in range(len(rows)) if i not in refused]
+            for row in lot_rows:
+                if not await _add_sold(conn, lot_id, row["grams"]):
+                    refused.add(row["id"])
+        return refused
 
     # -- state changes --------------------------------------------------------------
     async def transition(
@@ -408,6 +405,242 @@ class SqlOrders:
                 data["status"] = OrderStatus(data["status"])
                 out.append((Order(**data), r.title, r.code, r.product))
             return out
+
+    # -- payments: provider events, deduplicated in the same transaction -------------
+    def _insert_ignore_event(self) -> Any:
+        if self._dialect == "postgresql":
+            return postgresql.insert(payment_events).on_conflict_do_nothing()
+        if self._dialect == "sqlite":
+            return sqlite.insert(payment_events).on_conflict_do_nothing()
+        return insert(payment_events)
+
+    async def apply_payment_event(
+        self,
+        event_id: str,
+        provider: str,
+        event_type: str,
+        order_id: str | None,
+        allowed_from: Sequence[OrderStatus],
+        target: OrderStatus | None,
+        *,
+        extra: dict[str, Any] | None = None,
+        flags: dict[str, Any] | None = None,
+        money_in: bool = False,
+        force_refund: bool = False,
+        action: str = "payment.event",
+    ) -> Applied:
+        """Record a provider event and apply it to its order, in one transaction.
+
+        A second delivery of the same event id changes nothing (`duplicate`). The order
+        moves to `target` if its status is in `allowed_from` (through the backstop when
+        that sells it; a refund writes the grams off the lot, as the gate does). `flags`
+        are merged into the order's flags either way. With `money_in`, money that cannot
+        stay (sold out, `force_refund`, or a cancelled order) cancels the order if it is
+        still open and queues a refund (`payment_events` row `refund:<order id>`).
+        """
+        now = utcnow()
+        async with self._engine.begin() as conn:
+            # The dedup row first: on SQLite it takes the write lock before anything is
+            # read; on PostgreSQL a concurrent copy of the event waits here for ours.
+            fresh = (
+                await conn.execute(
+                    self._insert_ignore_event()
+                    .values(
+                        id=event_id,
+                        provider=provider,
+                        type=event_type,
+                        order_id=order_id,
+                        received_at=now,
+                    )
+                    .returning(payment_events.c.id)
+                )
+            ).first()
+            if fresh is None:
+                return Applied(None, changed=False, duplicate=True)
+            if order_id is None:
+                return Applied(None, changed=False)
+            query = select(orders).where(orders.c.id == order_id)
+            if self._dialect == "postgresql":
+                query = query.with_for_update()
+            row = (await conn.execute(query)).one_or_none()
+            if row is None:
+                return Applied(None, changed=False)
+            current = _order(row)
+            new_status: OrderStatus | None = None
+            refund_due = False
+            if (
+                target is not None
+                and not force_refund
+                and current.status in allowed_from
+                and can_move(current.status, target)
+            ):
+                was_sold = current.status.value in SOLD_STATUSES
+                now_sold = target.value in SOLD_STATUSES
+                if now_sold and not was_sold:
+                    if await _add_sold(conn, current.lot_id, current.grams):
+                        new_status = target
+                    elif money_in:
+                        refund_due = True
+                    else:
+                        raise SoldOut(lot_id=current.lot_id)
+                elif was_sold and target is OrderStatus.REFUNDED:
+                    # Refunded goods are not restocked: the grams leave the lot, as the
+                    # gate's write_off does, so SQL and the gate keep agreeing.
+                    await conn.execute(
+                        update(lots)
+                        .where(lots.c.id == current.lot_id)
+                        .values(
+                            stock_grams=lots.c.stock_grams - current.grams,
+                            sold_grams=lots.c.sold_grams - current.grams,
+                        )
+                    )
+                    new_status = target
+                elif was_sold and not now_sold:
+                    await _add_sold(conn, current.lot_id, -current.grams)
+                    new_status = target
+                else:
+                    new_status = target
+            elif money_in and (force_refund or current.status is OrderStatus.CANCELLED):
+                refund_due = True
+            merged = dict(current.flags or {})
+            merged.update(flags or {})
+            values: dict[str, Any] = {}
+            if refund_due:
+                if current.status in (OrderStatus.PENDING_PAYMENT, OrderStatus.EXPIRED):
+                    new_status = OrderStatus.CANCELLED
+                merged["refund"] = {"state": "due", "event": event_id}
+                await conn.execute(
+                    self._insert_ignore_event().values(
+                        id=f"refund:{order_id}",
+                        provider=provider,
+                        type="refund.due",
+                        order_id=order_id,
+                        received_at=now,
+                    )
+                )
+            if new_status is not None:
+                values["status"] = new_status.value
+            if new_status is not None or refund_due:
+                values.update(extra or {})
+            if merged != (current.flags or {}):
+                values["flags"] = merged
+            if not values:
+                return Applied(current, changed=False)
+            await conn.execute(
+                update(orders)
+                .where(orders.c.id == order_id, orders.c.status == current.status.value)
+                .values(**values, updated_at=now)
+            )
+            if new_status is not None:
+                await conn.execute(
+                    insert(outbox).values(
+                        kind="order.sync",
+                        payload={"order_id": order_id, "lot_id": current.lot_id},
+                        created_at=now,
+                    )
+                )
+            await audit.record(
+                conn,
+                None,
+                action,
+                "order",
+                order_id,
+                {
+                    "from": current.status.value,
+                    "to": (new_status or current.status).value,
+                    "event": event_id,
+                    "provider": provider,
+                    "type": event_type,
+                },
+            )
+            updated = _order(
+                (await conn.execute(select(orders).where(orders.c.id == order_id))).one()
+            )
+        return Applied(updated, changed=new_status is not None, refund_due=refund_due)
+
+    async def record_payment_start(
+        self, order_id: str, payment_ref: str, flags: dict[str, Any]
+    ) -> Order:
+        """Store what a provider returned when the payment started (first writer wins)."""
+        async with self._engine.begin() as conn:
+            # Write first (SQLite takes its lock here); the condition keeps the first start.
+            await conn.execute(
+                update(orders)
+                .where(orders.c.id == order_id, orders.c.payment_ref.is_(None))
+                .values(payment_ref=payment_ref, updated_at=utcnow())
+            )
+            query = select(orders).where(orders.c.id == order_id)
+            if self._dialect == "postgresql":
+                query = query.with_for_update()
+            row = (await conn.execute(query)).one_or_none()
+            if row is None:
+                raise NotFound("no such order")
+            current = _order(row)
+            if current.payment_ref == payment_ref:
+                merged = {**(current.flags or {}), **flags}
+                if merged != current.flags:
+                    await conn.execute(
+                        update(orders).where(orders.c.id == order_id).values(flags=merged)
+                    )
+                    current = _order(
+                        (await conn.execute(select(orders).where(orders.c.id == order_id))).one()
+                    )
+        return current
+
+    async def find_by_payment_ref(self, payment_ref: str) -> Order | None:
+        async with self._engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(orders).where(orders.c.payment_ref == payment_ref).limit(1)
+                )
+            ).one_or_none()
+        return None if row is None else _order(row)
+
+    async def checkouts_due(
+        self, method: str, created_before: datetime, limit: int = 100
+    ) -> list[Order]:
+        """Pending orders of a payment method placed before `created_before`, oldest first."""
+        async with self._engine.connect() as conn:
+            result = await conn.execute(
+                select(orders)
+                .where(
+                    orders.c.status == OrderStatus.PENDING_PAYMENT.value,
+                    orders.c.payment_method == method,
+                    orders.c.created_at <= created_before,
+                )
+                .order_by(orders.c.created_at)
+                .limit(limit)
+            )
+            return [_order(r) for r in result]
+
+    async def refunds_due(self, limit: int = 100) -> list[str]:
+        """Orders whose refund is queued but not yet accepted by the provider."""
+        async with self._engine.connect() as conn:
+            result = await conn.execute(
+                select(payment_events.c.order_id)
+                .where(payment_events.c.type == "refund.due")
+                .order_by(payment_events.c.received_at)
+                .limit(limit)
+            )
+            return [r[0] for r in result if r[0] is not None]
+
+    async def refund_sent(self, order_id: str, refund_id: str) -> None:
+        """The provider took the refund: it is no longer due."""
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(payment_events)
+                .where(payment_events.c.id == f"refund:{order_id}")
+                .values(type="refund.sent")
+            )
+            row = (
+                await conn.execute(select(orders.c.flags).where(orders.c.id == order_id))
+            ).one_or_none()
+            if row is not None:
+                flags = dict(row[0] or {})
+                flags["refund"] = {**(flags.get("refund") or {}), "state": "sent", "id": refund_id}
+                await conn.execute(
+                    update(orders).where(orders.c.id == order_id).values(flags=flags)
+                )
 
 
 async def _add_sold(conn: AsyncConnection, lot_id: int, grams: int) -> bool:

@@ -1,0 +1,390 @@
+"""Order throughput and latency, judged as a ratio to a bare POST on the same server.
+
+    python -m bench.orders [--duration 8] [--connections 64] [--configs embedded,redis-pg]
+
+For each configuration it starts `farmlive` itself (the app from `create_app`, plus one
+extra route, `POST /bench/bare`, that parses a JSON body and answers 201 without touching
+the shop), then offers load from a separate process with a lean keep-alive client:
+- closed loop on the bare route and on `POST /api/sessions/{sid}/orders`: requests/s,
+  p50/p99; the ratio orders/s : bare/s is the figure the bench is judged on (target >= 0.5);
+- open loop at a fixed 1,000 orders/s: p50/p99 measured from each request's scheduled send
+  time (so queueing counts), target p99 <= 25 ms.
+Everything runs on loopback, is bounded in time, and stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import Request  # module level: route annotations are resolved from here
+from fastapi.responses import JSONResponse
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+# -- the server side ----------------------------------------------------------------
+def serve(port: int) -> None:
+    """Run the real app plus the bare baseline route, with uvicorn as `farmlive serve` does."""
+    import uvicorn
+
+    from server.app import create_app
+    from server.settings import Settings
+
+    app = create_app(Settings())
+
+    @app.post("/bench/bare", status_code=201, include_in_schema=False)
+    async def bare(request: Request) -> JSONResponse:
+        body = await request.json()
+        return JSONResponse({"id": str(uuid.uuid4()), "echo": len(body)}, status_code=201)
+
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,
+        ws_per_message_deflate=False,
+    )
+
+
+# -- the load side (a separate process) ---------------------------------------------
+def order_body(offer_id: int, i: int) -> bytes:
+    return json.dumps(
+        {
+            "offer_id": offer_id,
+            "quantity": 1,
+            "buyer": {
+                "name": f"Người mua {i}",
+                "phone": f"09{i % 100_000_000:08d}",
+                "address": {"province": "Bắc Ninh", "ward": "Phường Chũ", "street": "Thôn 1"},
+            },
+            "payment_method": "cod",
+        }
+    ).encode()
+
+
+async def load(
+    url: str, path: str, offer_id: int, mode: str, rate: float, duration: float, connections: int
+) -> dict[str, Any]:
+    from bench.httpload import Connection
+
+    host, port = url.removeprefix("http://").split(":")
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    counter = iter(range(10**9))
+    stop_at = time.perf_counter() + duration
+    start = time.perf_counter()
+
+    def request() -> tuple[bytes, dict[str, str]]:
+        i = next(counter)
+        return order_body(offer_id, i + os.getpid() * 1000), {"Idempotency-Key": uuid.uuid4().hex}
+
+    async def closed_worker() -> None:
+        conn = Connection(host, int(port))
+        while time.perf_counter() < stop_at:
+            body, headers = request()
+            r = await conn.request("POST", path, body, headers)
+            latencies.append(r.latency_s)
+            statuses[r.status] = statuses.get(r.status, 0) + 1
+        await conn.close()
+
+    async def open_loop() -> None:
+        # Each request has a scheduled time; its latency counts from then, so a server
+        # that falls behind shows it (no coordinated omission).
+        idle: asyncio.Queue[Any] = asyncio.Queue()
+        for _ in range(connections):
+            idle.put_nowait(Connection(host, int(port)))
+        tasks = set()
+
+        async def one(conn: Any, scheduled: float) -> None:
+            body, headers = request()
+            r = await conn.request("POST", path, body, headers)
+            latencies.append(time.perf_counter() - scheduled)
+            statuses[r.status] = statuses.get(r.status, 0) + 1
+            idle.put_nowait(conn)
+
+        n = 0
+        while True:
+            scheduled = start + n / rate
+            if scheduled >= stop_at:
+                break
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            conn = await idle.get()
+            task = asyncio.create_task(one(conn, scheduled))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+            n += 1
+        await asyncio.gather(*tasks)
+
+    if mode == "closed":
+        await asyncio.gather(*[closed_worker() for _ in range(connections)])
+    else:
+        await open_loop()
+    elapsed = time.perf_counter() - start
+    latencies.sort()
+    ok = sum(v for k, v in statuses.items() if k < 300)
+
+    def pct(p: float) -> float:
+        return (
+            latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000 if latencies else 0.0
+        )
+
+    return {"rps": ok / elapsed, "p50_ms": pct(0.50), "p99_ms": pct(0.99), "statuses": statuses}
+
+
+# -- orchestration ------------------------------------------------------------------
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class BenchServer:
+    def __init__(self, env: dict[str, str], cwd: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.orders", "--serve", str(self.port)],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("server did not start")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def set_up(url: str) -> tuple[int, int]:
+    """Demo accounts, a 10,000-tonne lot and a live session with a 5 kg offer."""
+    from server.demo import PASSWORD
+
+    def tok(email: str) -> dict[str, str]:
+        r = httpx.post(f"{url}/api/auth/token", data={"username": email, "password": PASSWORD})
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    coop, host = tok("coop@farmlive.local"), tok("host@farmlive.local")
+    cid = httpx.get(f"{url}/api/auth/me", headers=coop).json()["cooperative_id"]
+    lot = httpx.post(
+        f"{url}/api/lots",
+        headers=coop,
+        json={"cooperative_id": cid, "product": "Vải thiều", "stock_grams": 10_000_000_000},
+    ).json()
+    sid = httpx.post(f"{url}/api/sessions", headers=host, json={"title": "Bench"}).json()["id"]
+    offer = httpx.post(
+        f"{url}/api/sessions/{sid}/offers",
+        headers=host,
+        json={
+            "lot_id": lot["id"],
+            "title": "Thùng 5 kg",
+            "pack_grams": 5000,
+            "price": 250000,
+            "max_per_order": 10,
+        },
+    ).json()
+    httpx.post(f"{url}/api/sessions/{sid}/start", headers=host).raise_for_status()
+    return sid, offer["id"]
+
+
+def run_load(
+    url: str,
+    path: str,
+    offer_id: int,
+    mode: str,
+    duration: float,
+    connections: int,
+    rate: float = 0,
+) -> dict[str, Any]:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.orders",
+            "--load",
+            url,
+            path,
+            str(offer_id),
+            mode,
+            str(rate),
+            str(duration),
+            str(connections),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=duration + 60,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr)
+    return json.loads(out.stdout)
+
+
+def seed_demo(env: dict[str, str], cwd: str) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import asyncio\nfrom server.settings import Settings\nfrom server.services import open_services\n"
+                "from server.demo import ensure_demo\n"
+                "async def m():\n    async with open_services(Settings()) as s: await ensure_demo(s)\n"
+                "asyncio.run(m())"
+            ),
+        ],
+        cwd=cwd,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+
+
+def configs(names: list[str], tmp: str) -> list[tuple[str, dict[str, str], Any]]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("FARMLIVE_")}
+    base.update(PYTHONPATH=str(ROOT), FARMLIVE_RATE_LIMITS="off", FARMLIVE_SECRET_KEY="bench" * 8)
+    out: list[tuple[str, dict[str, str], Any]] = []
+    if "embedded" in names:
+        out.append(
+            (
+                "embedded (SQLite + memory gate)",
+                {**base, "FARMLIVE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench.db"},
+                None,
+            )
+        )
+    if "redis-pg" in names:
+        try:
+            import asyncpg
+            import redis
+
+            redis.Redis(socket_timeout=1).ping()
+            db = f"bench_{uuid.uuid4().hex[:8]}"
+
+            async def create() -> None:
+                conn = await asyncpg.connect(PG_ADMIN)
+                await conn.execute(f'CREATE DATABASE "{db}"')
+                await conn.close()
+
+            async def drop() -> None:
+                conn = await asyncpg.connect(PG_ADMIN)
+                await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+                await conn.close()
+
+            asyncio.run(create())
+            out.append(
+                (
+                    "Redis + PostgreSQL",
+                    {
+                        **base,
+                        "FARMLIVE_DATABASE_URL": f"postgresql+asyncpg://postgres@127.0.0.1/{db}",
+                        "FARMLIVE_REDIS_URL": "redis://127.0.0.1:6379/3",
+                        "FARMLIVE_REDIS_PREFIX": f"bench{uuid.uuid4().hex[:6]}",
+                    },
+                    drop,
+                )
+            )
+        except Exception as exc:  # noqa: BLE001 - report and go on with what is there
+            print(f"(skipping Redis + PostgreSQL: {exc})")
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=float, default=8.0)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--rate", type=float, default=1000.0)
+    parser.add_argument("--configs", default="embedded,redis-pg")
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, env, cleanup in configs(args.configs.split(","), tmp):
+            seed_demo(env, tmp)
+            server = BenchServer(env, tmp)
+            try:
+                sid, offer_id = set_up(server.url)
+                orders_path = f"/api/sessions/{sid}/orders"
+                run_load(server.url, orders_path, offer_id, "closed", 1.5, 16)  # warm-up
+                bare = run_load(
+                    server.url, "/bench/bare", offer_id, "closed", args.duration, args.connections
+                )
+                orders = run_load(
+                    server.url, orders_path, offer_id, "closed", args.duration, args.connections
+                )
+                fixed = run_load(
+                    server.url, orders_path, offer_id, "open", args.duration, 256, args.rate
+                )
+            finally:
+                server.stop()
+                if cleanup:
+                    asyncio.run(cleanup())
+            rows.append((name, bare, orders, fixed))
+    print()
+    print(
+        f"{'config':34} {'bare POST/s':>11} {'orders/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'ratio':>6} | {'@' + str(int(args.rate)) + '/s p50':>11} {'p99 ms':>7} {'ok/s':>6}"
+    )
+    for name, bare, orders, fixed in rows:
+        ratio = orders["rps"] / bare["rps"] if bare["rps"] else 0
+        print(
+            f"{name:34} {bare['rps']:11.0f} {orders['rps']:9.0f} {orders['p50_ms']:7.1f} "
+            f"{orders['p99_ms']:7.1f} {ratio:6.2f} | {fixed['p50_ms']:11.1f} {fixed['p99_ms']:7.1f} "
+            f"{fixed['rps']:6.0f}"
+        )
+        bad = {
+            k: v for k, v in {**orders["statuses"], **fixed["statuses"]}.items() if int(k) >= 300
+        }
+        if bad:
+            print(f"  non-2xx answers: {bad}")
+    print(
+        "\nJudged on: ratio = orders/s ÷ bare POST/s on the same server (target ≥ 0.5); "
+        f"p99 at {int(args.rate)} orders/s (target ≤ 25 ms)."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[1] == "--serve":
+        serve(int(sys.argv[2]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--load":
+        url, path, offer, mode, rate, duration, conns = sys.argv[2:9]
+        print(
+            json.dumps(
+                asyncio.run(
+                    load(url, path, int(offer), mode, float(rate), float(duration), int(conns))
+                )
+            )
+        )
+    else:
+        raise SystemExit(main())
