@@ -1,0 +1,199 @@
+"""WHIP ingest and WHEP egress (RFC 9725 and the WHEP draft) in front of `stream.Relay`.
+
+- `POST /whip/{sid}`: `Content-Type: application/sdp`, `Authorization: Bearer <stream
+  key>` -> `201` with the SDP answer and `Location: /whip/{sid}/{resource}`.
+  `DELETE` that location (same bearer) ends the broadcast.
+- `POST /whep/{sid}` (no key: sessions are public) -> `201` answer + `Location`;
+  `DELETE` ends viewing. Resource ids are 96 random bits, so knowing one is the
+  permission to delete it.
+- `PATCH` on a resource answers `405`: the relay gathers all its candidates before it
+  answers and takes none trickled (RFC 9725 section 4.3.1 lets a server refuse).
+- Errors are the contract's JSON. A session that exists but has no publisher answers
+  `404 not_live` to viewers; a full relay answers `503` with `Retry-After`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from stream import NotFound, Relay, RelayFull, StreamError, Unauthorized
+
+MAX_SDP_BYTES = 64 * 1024
+SDP_MEDIA_TYPE = "application/sdp"
+
+AuthorizePublisher = Callable[[str, str | None], Awaitable[bool]]
+SessionExists = Callable[[str], Awaitable[bool]]
+
+
+class _RequestError(Exception):
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers
+
+
+def _error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message}}, status_code=status, headers=headers
+    )
+
+
+def _stream_error(exc: StreamError) -> JSONResponse:
+    headers = None
+    if isinstance(exc, RelayFull):
+        headers = {"Retry-After": str(exc.retry_after)}
+    elif isinstance(exc, Unauthorized):
+        headers = {"WWW-Authenticate": "Bearer"}
+    return _error(exc.status, exc.code, exc.message, headers)
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def _require_sdp(request: Request) -> None:
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != SDP_MEDIA_TYPE:
+        raise _RequestError(
+            415,
+            "unsupported_media_type",
+            f"send the SDP offer as {SDP_MEDIA_TYPE}",
+            {"Accept-Post": SDP_MEDIA_TYPE},
+        )
+
+
+async def _read_sdp(request: Request) -> str:
+    too_large = _RequestError(
+        413, "payload_too_large", f"an SDP offer is at most {MAX_SDP_BYTES} bytes"
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_SDP_BYTES:
+        raise too_large
+    body = bytearray()
+    # Read in chunks so a lying or absent Content-Length can't make us buffer more.
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_SDP_BYTES:
+            raise too_large
+    try:
+        offer = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _RequestError(400, "bad_sdp", "the SDP offer is not UTF-8") from exc
+    if not offer.strip():
+        raise _RequestError(400, "bad_sdp", "the SDP offer is empty")
+    return offer
+
+
+def _sdp_answer(answer: str, location: str) -> Response:
+    return Response(
+        content=answer,
+        status_code=201,
+        media_type=SDP_MEDIA_TYPE,
+        headers={"Location": location},
+    )
+
+
+def _no_trickle() -> JSONResponse:
+    return _error(
+        405,
+        "method_not_allowed",
+        "trickle ICE is not supported: send all candidates in the offer",
+        {"Allow": "DELETE"},
+    )
+
+
+def media_router(
+    get_relay: Callable[[], Relay],
+    authorize_publisher: AuthorizePublisher,
+    session_exists: SessionExists,
+) -> APIRouter:
+    """The WHIP/WHEP routes; `authorize_publisher(sid, token)` checks a stream key."""
+    router = APIRouter(tags=["media"])
+
+    async def existing_session(session_id: str) -> None:
+        if not await session_exists(session_id):
+            raise NotFound("no such session")
+
+    async def authorized(session_id: str, request: Request) -> None:
+        if not await authorize_publisher(session_id, _bearer(request)):
+            raise Unauthorized("a valid stream key is required (Authorization: Bearer <key>)")
+
+    def running_relay() -> Relay:
+        relay = get_relay()
+        if not relay.running:
+            raise _RequestError(503, "unavailable", "the media relay is not running")
+        return relay
+
+    async def negotiate(request: Request, session_id: str, kind: str, publisher: bool) -> Response:
+        try:
+            _require_sdp(request)
+            await existing_session(session_id)
+            if publisher:
+                await authorized(session_id, request)
+            offer = await _read_sdp(request)
+            relay = running_relay()
+            if publisher:
+                resource_id, answer = await relay.publish(session_id, offer)
+            else:
+                resource_id, answer = await relay.view(session_id, offer)
+        except _RequestError as exc:
+            return _error(exc.status, exc.code, exc.message, exc.headers)
+        except StreamError as exc:
+            return _stream_error(exc)
+        return _sdp_answer(answer, f"/{kind}/{session_id}/{resource_id}")
+
+    async def end(request: Request, session_id: str, resource_id: str, publisher: bool) -> Response:
+        try:
+            if publisher:
+                await authorized(session_id, request)
+            await running_relay().delete(session_id, resource_id)
+        except _RequestError as exc:
+            return _error(exc.status, exc.code, exc.message, exc.headers)
+        except StreamError as exc:
+            return _stream_error(exc)
+        return Response(status_code=200)
+
+    @router.post("/whip/{session_id}")
+    async def publish_stream(session_id: str, request: Request) -> Response:
+        return await negotiate(request, session_id, "whip", publisher=True)
+
+    @router.delete("/whip/{session_id}/{resource_id}")
+    async def end_stream(session_id: str, resource_id: str, request: Request) -> Response:
+        return await end(request, session_id, resource_id, publisher=True)
+
+    @router.post("/whep/{session_id}")
+    async def watch_stream(session_id: str, request: Request) -> Response:
+        return await negotiate(request, session_id, "whep", publisher=False)
+
+    @router.delete("/whep/{session_id}/{resource_id}")
+    async def stop_watching(session_id: str, resource_id: str, request: Request) -> Response:
+        return await end(request, session_id, resource_id, publisher=False)
+
+    @router.patch("/whip/{session_id}/{resource_id}")
+    async def trickle_publisher(session_id: str, resource_id: str) -> Response:
+        return _no_trickle()
+
+    @router.patch("/whep/{session_id}/{resource_id}")
+    async def trickle_viewer(session_id: str, resource_id: str) -> Response:
+        return _no_trickle()
+
+    @router.options("/whip/{session_id}")
+    @router.options("/whep/{session_id}")
+    async def media_options(session_id: str) -> Response:
+        return Response(
+            status_code=204, headers={"Accept-Post": SDP_MEDIA_TYPE, "Allow": "OPTIONS, POST"}
+        )
+
+    return router

@@ -1,0 +1,275 @@
+"""The relay: WHIP publishers in, WHEP viewers out, encoded frames passed through.
+
+Decisions a caller relies on:
+
+- A viewer may only join a session that has a publisher, connected or reconnecting:
+  `view()` raises `NotLive` when the session has none (never had one, or everybody
+  left). A viewer joining while the publisher is away gets its answer at once, pinned to
+  the last publisher's codecs, and media starts at the next publisher's first keyframe.
+- `max_viewers` caps the viewers of the whole relay process, all sessions together,
+  because what runs out is this process's CPU; `RelayFull.retry_after` says when to
+  try again.
+- `on_status(session_id, status)` reports "live" when a publisher's media starts
+  flowing and "paused" when it stops: the publisher's connection failed or closed, it
+  was deleted, or it sent nothing for `stall_seconds`. The relay never reports "ended":
+  ending a session is the server's decision; it calls `close_session()`.
+- Stream keys are the caller's business: `publish()` trusts that the caller checked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from stream.errors import NotFound, NotLive, RelayFull
+from stream.ice import kernel_port_range, port_range_problem, rtc_configuration
+from stream.keyframes import DEFAULT_INTERVAL_SECONDS
+from stream.publisher import Publisher
+from stream.room import Room
+from stream.tasks import TaskSet
+from stream.viewer import Viewer
+
+logger = logging.getLogger(__name__)
+
+StatusCallback = Callable[[str, str], Awaitable[None] | None]
+
+DEFAULT_MAX_VIEWERS = 300
+DEFAULT_STALL_SECONDS = 5.0
+DEFAULT_FULL_RETRY_AFTER = 10
+
+
+def _resource_id() -> str:
+    return secrets.token_urlsafe(12)
+
+
+class Relay:
+    """Forwards each session's publisher to its viewers without decoding anything.
+
+    Own it with `start()` / `stop()`: `stop()` closes every peer connection and cancels
+    every task the relay started.
+    """
+
+    def __init__(
+        self,
+        ice_servers: list[dict[str, Any]] | None = None,
+        *,
+        max_viewers: int = DEFAULT_MAX_VIEWERS,
+        udp_port_range: tuple[int, int] | None = None,
+        on_status: StatusCallback | None = None,
+        keyframe_interval: float = DEFAULT_INTERVAL_SECONDS,
+        stall_seconds: float = DEFAULT_STALL_SECONDS,
+        full_retry_after: int = DEFAULT_FULL_RETRY_AFTER,
+    ) -> None:
+        self._configuration = rtc_configuration(ice_servers)
+        self.max_viewers = max_viewers
+        self._udp_port_range = udp_port_range
+        self._on_status = on_status
+        self._keyframe_interval = keyframe_interval
+        self._stall_seconds = stall_seconds
+        self._full_retry_after = full_retry_after
+        self._rooms: dict[str, Room] = {}
+        self._tasks = TaskSet()
+        self._statuses: asyncio.Queue[tuple[str, str]] | None = None
+        self._reserved_viewers = 0
+        self._running = False
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._running:
+            return
+        if self._udp_port_range is not None:
+            problem = port_range_problem(self._udp_port_range, kernel_port_range())
+            if problem:
+                logger.warning("relay: %s", problem)
+        self._statuses = asyncio.Queue()
+        self._tasks.spawn(self._deliver_statuses(), name="relay-status")
+        self._tasks.spawn(self._watch_stalls(), name="relay-stalls")
+        self._running = True
+
+    async def stop(self) -> None:
+        """Close every peer connection and cancel every task; no status is reported."""
+        self._running = False
+        peers: list[Publisher | Viewer] = []
+        for room in self._rooms.values():
+            peers.extend(room.close())
+        self._rooms.clear()
+        await asyncio.gather(*(peer.close() for peer in peers), return_exceptions=True)
+        await self._tasks.close()
+        self._statuses = None
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    # -- WHIP / WHEP -------------------------------------------------------------------
+
+    async def publish(self, session_id: str, offer_sdp: str) -> tuple[str, str]:
+        """Accept a publisher; a previous publisher of the session is replaced, viewers stay."""
+        self._check_running()
+        room = self._room(session_id, create=True)
+        assert room is not None
+        publisher = Publisher(
+            _resource_id(),
+            room.next_epoch(),
+            self._configuration,
+            room.on_packet,
+            self._tasks,
+        )
+        room.pending += 1
+        try:
+            answer = await publisher.negotiate(offer_sdp)
+        except BaseException:
+            room.pending -= 1
+            self._discard_if_empty(room)
+            await publisher.close()
+            raise
+        room.pending -= 1
+        if not self._running or self._rooms.get(session_id) is not room:
+            # stop() or close_session() ran while we negotiated.
+            await publisher.close()
+            raise NotLive("the session was closed")
+
+        previous, stranded = room.set_publisher(publisher)
+        for peer in (previous, *stranded):
+            if peer is not None:
+                self._tasks.spawn(peer.close(), name=f"close-{peer.resource_id}")
+
+        def on_state() -> None:
+            if publisher.pc.connectionState in ("failed", "closed"):
+                room.publisher_gone(publisher)
+                self._tasks.spawn(publisher.close(), name=f"close-{publisher.resource_id}")
+                self._discard_if_empty(room)
+
+        publisher.pc.on("connectionstatechange", on_state)
+        return publisher.resource_id, answer
+
+    async def view(self, session_id: str, offer_sdp: str) -> tuple[str, str]:
+        """Accept a viewer of a session that has a publisher (see the module docstring)."""
+        self._check_running()
+        room = self._room(session_id)
+        if room is None or not room.codecs:
+            raise NotLive()
+        if self.viewer_count + self._reserved_viewers >= self.max_viewers:
+            raise RelayFull(retry_after=self._full_retry_after)
+        viewer = Viewer(_resource_id(), self._configuration)
+        self._reserved_viewers += 1
+        room.pending += 1
+        try:
+            answer = await viewer.negotiate(
+                offer_sdp,
+                room.codecs,
+                request_keyframe=room.request_keyframe,
+                packetizer=room.packetizer,
+            )
+        except BaseException:
+            self._reserved_viewers -= 1
+            room.pending -= 1
+            self._discard_if_empty(room)
+            await viewer.close()
+            raise
+        self._reserved_viewers -= 1
+        room.pending -= 1
+        if not self._running or self._rooms.get(session_id) is not room:
+            await viewer.close()
+            raise NotLive("the session was closed")
+        room.add_viewer(viewer)
+
+        def on_state() -> None:
+            if viewer.pc.connectionState in ("failed", "closed"):
+                if room.remove_viewer(viewer.resource_id) is not None:
+                    self._tasks.spawn(viewer.close(), name=f"close-{viewer.resource_id}")
+                self._discard_if_empty(room)
+
+        viewer.pc.on("connectionstatechange", on_state)
+        return viewer.resource_id, answer
+
+    async def delete(self, session_id: str, resource_id: str) -> None:
+        """End a publisher or viewer resource; NotFound if the session has no such resource."""
+        room = self._room(session_id)
+        if room is None:
+            raise NotFound()
+        publisher = room.publisher
+        if publisher is not None and publisher.resource_id == resource_id:
+            room.publisher_gone(publisher)
+            await publisher.close()
+        else:
+            viewer = room.remove_viewer(resource_id)
+            if viewer is None:
+                raise NotFound()
+            await viewer.close()
+        self._discard_if_empty(room)
+
+    async def close_session(self, session_id: str) -> None:
+        """Disconnect a session's publisher and viewers (the session ended); no-op if unknown."""
+        room = self._rooms.pop(session_id, None)
+        if room is None:
+            return
+        peers = room.close()
+        await asyncio.gather(*(peer.close() for peer in peers), return_exceptions=True)
+
+    # -- introspection -----------------------------------------------------------------
+
+    @property
+    def viewer_count(self) -> int:
+        return sum(len(room.viewers) for room in self._rooms.values())
+
+    def stats(self) -> dict[str, dict[str, Any]]:
+        """Per session: status, publisher connected, viewers, codecs, frame counters."""
+        return {session_id: room.stats() for session_id, room in self._rooms.items()}
+
+    def room(self, session_id: str) -> Room | None:
+        """The session's room, for tests and diagnostics."""
+        return self._rooms.get(session_id)
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _check_running(self) -> None:
+        if not self._running:
+            raise RuntimeError("Relay.start() must be awaited before use")
+
+    def _room(self, session_id: str, *, create: bool = False) -> Room | None:
+        room = self._rooms.get(session_id)
+        if room is None and create:
+            room = self._rooms[session_id] = Room(
+                session_id,
+                emit_status=self._emit_status,
+                keyframe_interval=self._keyframe_interval,
+            )
+        return room
+
+    def _discard_if_empty(self, room: Room) -> None:
+        if room.empty and self._rooms.get(room.session_id) is room:
+            del self._rooms[room.session_id]
+            room.close()
+
+    def _emit_status(self, session_id: str, status: str) -> None:
+        if self._statuses is not None:
+            self._statuses.put_nowait((session_id, status))
+
+    async def _deliver_statuses(self) -> None:
+        # One consumer keeps the callbacks in order: "paused" then "live" must not
+        # arrive swapped because the first callback awaited longer.
+        assert self._statuses is not None
+        statuses = self._statuses
+        while True:
+            session_id, status = await statuses.get()
+            if self._on_status is None:
+                continue
+            try:
+                result = self._on_status(session_id, status)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                logger.exception("relay on_status(%r, %r) failed", session_id, status)
+
+    async def _watch_stalls(self) -> None:
+        interval = min(1.0, self._stall_seconds / 4)
+        while True:
+            await asyncio.sleep(interval)
+            for room in list(self._rooms.values()):
+                room.check_stalled(self._stall_seconds)

@@ -1,0 +1,166 @@
+"""Interop with a real browser: headless Chromium publishes its fake camera over WHIP and plays over WHEP."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from server.routes.media import media_router
+from stream.relay import Relay
+from tests.services import services_required
+from tests.stream.peers import wait_for
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+PAGES = Path(__file__).parent / "pages"
+STREAM_KEY = "browser-key"
+CHROMIUM_ARGS = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+    # Without a camera permission Chromium hides host candidates behind mDNS names,
+    # which nothing on this machine resolves.
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+]
+
+
+def need_chromium() -> None:
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing (apt-get install chromium)"
+        if services_required():
+            pytest.fail(message + " and FARMLIVE_REQUIRE_SERVICES=1", pytrace=False)
+        pytest.skip(message)
+
+
+def relay_app(statuses: list[tuple[str, str]]) -> FastAPI:
+    relay = Relay([], on_status=lambda sid, status: statuses.append((sid, status)))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await relay.start()
+        try:
+            yield
+        finally:
+            await relay.stop()
+
+    async def authorize(session_id: str, token: str | None) -> bool:
+        return token == STREAM_KEY
+
+    async def exists(session_id: str) -> bool:
+        return session_id == "s1"
+
+    app = FastAPI(lifespan=lifespan)
+    app.include_router(media_router(lambda: relay, authorize, exists))
+
+    @app.get("/stats")
+    async def stats() -> dict[str, Any]:
+        return relay.stats()
+
+    app.mount("/pages", StaticFiles(directory=PAGES), name="pages")
+    return app
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[str, list[tuple[str, str]]]]:
+    """The media router and the test pages served by uvicorn on a free loopback port."""
+    statuses: list[tuple[str, str]] = []
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        relay_app(statuses), log_level="warning", lifespan="on", ws="none", http="h11"
+    )
+    uvicorn_server = uvicorn.Server(config)
+    # The relay lives in uvicorn's own loop: aiortc objects belong to one event loop.
+    thread = threading.Thread(target=uvicorn_server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if uvicorn_server.started:
+            break
+        threading.Event().wait(0.05)
+    assert uvicorn_server.started, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{port}", statuses
+    finally:
+        uvicorn_server.should_exit = True
+        thread.join(timeout=15)
+        sock.close()
+
+
+async def test_chromium_publishes_over_whip_and_plays_over_whep(
+    server: tuple[str, list[tuple[str, str]]],
+) -> None:
+    """Chromium's fake camera goes out over WHIP and a second Chromium page plays it over WHEP."""
+    need_chromium()
+    from playwright.async_api import async_playwright
+
+    base, statuses = server
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            context = await browser.new_context()
+            host = await context.new_page()
+            await host.goto(f"{base}/pages/whip.html?session=s1&key={STREAM_KEY}")
+            assert await host.evaluate("window.result") == "ok"
+            await host.wait_for_function("window.pc.connectionState === 'connected'", timeout=15000)
+
+            async with httpx.AsyncClient(base_url=base) as client:
+
+                async def stats() -> dict[str, Any]:
+                    return (await client.get("/stats")).json().get("s1", {})
+
+                for _ in range(150):
+                    if (await stats()).get("frames_in", {}).get("video", 0) >= 10:
+                        break
+                    await asyncio.sleep(0.1)
+                live = await stats()
+                assert live["codecs"]["video"] in ("VP8", "H264")
+                assert live["frames_in"]["video"] >= 10
+
+                viewer = await context.new_page()
+                await viewer.goto(f"{base}/pages/whep.html?session=s1")
+                assert await viewer.evaluate("window.result") == "ok"
+                await viewer.wait_for_function("window.framesPainted >= 30", timeout=15000)
+                quality = await viewer.evaluate(
+                    "document.getElementById('player').getVideoPlaybackQuality().totalVideoFrames"
+                )
+                await viewer.wait_for_function(
+                    f"document.getElementById('player').getVideoPlaybackQuality()"
+                    f".totalVideoFrames > {quality + 15}",
+                    timeout=10000,
+                )
+                width = await viewer.evaluate("document.getElementById('player').videoWidth")
+                assert width > 0
+                watched = await stats()
+                assert watched["viewers"] == 1
+                assert watched["frames_dropped"] == 0
+
+                resource = await host.evaluate("window.resource")
+                deleted = await client.delete(
+                    resource, headers={"Authorization": f"Bearer {STREAM_KEY}"}
+                )
+                assert deleted.status_code == 200
+            await wait_for(lambda: ("s1", "paused") in statuses, message="paused")
+            assert statuses[0] == ("s1", "live")
+        finally:
+            await browser.close()

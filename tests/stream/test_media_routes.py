@@ -1,0 +1,199 @@
+"""The WHIP/WHEP router on a bare FastAPI app, a real relay, and real aiortc peers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from server.routes.media import MAX_SDP_BYTES, media_router
+from stream.relay import Relay
+from tests.stream.peers import DecodingViewer, SyntheticPublisher, wait_for
+
+SDP = {"Content-Type": "application/sdp"}
+SESSIONS = {"s1", "s2"}
+
+
+def key(session_id: str) -> dict[str, str]:
+    return {**SDP, "Authorization": f"Bearer key-{session_id}"}
+
+
+async def authorize_publisher(session_id: str, token: str | None) -> bool:
+    return token == f"key-{session_id}"
+
+
+async def session_exists(session_id: str) -> bool:
+    return session_id in SESSIONS
+
+
+def app_for(relay: Relay) -> FastAPI:
+    app = FastAPI()
+    app.include_router(media_router(lambda: relay, authorize_publisher, session_exists))
+    return app
+
+
+@pytest.fixture
+async def client(relay: Relay) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app_for(relay))
+    async with httpx.AsyncClient(transport=transport, base_url="http://relay.test") as client:
+        yield client
+
+
+async def whip(client: httpx.AsyncClient, session_id: str = "s1") -> SyntheticPublisher:
+    publisher = await SyntheticPublisher.offer()
+    response = await client.post(
+        f"/whip/{session_id}", content=publisher.sdp, headers=key(session_id)
+    )
+    assert response.status_code == 201, response.text
+    resource_id = response.headers["location"].rsplit("/", 1)[1]
+    await publisher.answer(resource_id, response.text)
+    return publisher
+
+
+async def whep(
+    client: httpx.AsyncClient, session_id: str = "s1", **options: bool
+) -> tuple[DecodingViewer, httpx.Response]:
+    viewer = DecodingViewer(**options)
+    response = await client.post(f"/whep/{session_id}", content=await viewer.offer(), headers=SDP)
+    if response.status_code == 201:
+        await viewer.answer(response.headers["location"].rsplit("/", 1)[1], response.text)
+    return viewer, response
+
+
+def assert_error(response: httpx.Response, status: int, code: str) -> None:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["error"]["code"] == code
+    assert body["error"]["message"]
+
+
+async def test_whip_and_whep_carry_media_end_to_end(client: httpx.AsyncClient) -> None:
+    """A WHIP publisher and a WHEP viewer negotiate over HTTP and the viewer decodes video."""
+    publisher = await SyntheticPublisher.offer()
+    response = await client.post("/whip/s1", content=publisher.sdp, headers=key("s1"))
+    assert response.status_code == 201
+    assert response.headers["content-type"].startswith("application/sdp")
+    location = response.headers["location"]
+    assert location.startswith("/whip/s1/")
+    await publisher.answer(location.rsplit("/", 1)[1], response.text)
+
+    viewer, watched = await whep(client)
+    assert watched.status_code == 201
+    assert watched.headers["location"].startswith("/whep/s1/")
+    await wait_for(lambda: viewer.frames("video") >= 10, within=10, message="decoded frames")
+
+    assert (await client.delete(watched.headers["location"])).status_code == 200
+    assert_error(await client.delete(watched.headers["location"]), 404, "not_found")
+    assert (await client.delete(location, headers=key("s1"))).status_code == 200
+    await viewer.close()
+    await publisher.close()
+
+
+async def test_whip_needs_the_stream_key(client: httpx.AsyncClient) -> None:
+    """POST and DELETE on WHIP without the right bearer stream key answer 401."""
+    publisher = await SyntheticPublisher.offer()
+    missing = await client.post("/whip/s1", content=publisher.sdp, headers=SDP)
+    assert_error(missing, 401, "unauthorized")
+    assert missing.headers["www-authenticate"] == "Bearer"
+    wrong = await client.post("/whip/s1", content=publisher.sdp, headers=key("s2"))
+    assert_error(wrong, 401, "unauthorized")
+    await publisher.close()
+
+    publisher = await whip(client)
+    location = f"/whip/s1/{publisher.resource_id}"
+    assert_error(await client.delete(location), 401, "unauthorized")
+    assert_error(await client.delete(location, headers=key("s2")), 401, "unauthorized")
+    assert (await client.delete(location, headers=key("s1"))).status_code == 200
+    await publisher.close()
+
+
+async def test_unknown_session_and_not_live(client: httpx.AsyncClient) -> None:
+    """Unknown sessions answer 404 not_found; a known session with no publisher answers 404 not_live."""
+    publisher = await SyntheticPublisher.offer()
+    unknown = await client.post("/whip/nope", content=publisher.sdp, headers=key("nope"))
+    assert_error(unknown, 404, "not_found")
+    await publisher.close()
+
+    viewer, response = await whep(client, "nope")
+    assert_error(response, 404, "not_found")
+    await viewer.close()
+    viewer, response = await whep(client, "s2")
+    assert_error(response, 404, "not_live")
+    await viewer.close()
+
+
+async def test_wrong_content_type_is_415(client: httpx.AsyncClient) -> None:
+    """Offers not sent as application/sdp answer 415."""
+    for path, headers in (("/whip/s1", {"Authorization": "Bearer key-s1"}), ("/whep/s1", {})):
+        response = await client.post(
+            path, content="v=0", headers={**headers, "Content-Type": "text/plain"}
+        )
+        assert_error(response, 415, "unsupported_media_type")
+        assert response.headers["accept-post"] == "application/sdp"
+
+
+async def test_oversized_and_malformed_offers(client: httpx.AsyncClient) -> None:
+    """Offers over 64 KB answer 413; unreadable, empty or non-UTF-8 SDP answers 400 bad_sdp."""
+    too_big = "a=x\r\n" * (MAX_SDP_BYTES // 5 + 1)
+    assert_error(
+        await client.post("/whip/s1", content=too_big, headers=key("s1")), 413, "payload_too_large"
+    )
+
+    async def chunks() -> AsyncIterator[bytes]:
+        # No Content-Length: the limit must hold while streaming too.
+        for _ in range(20):
+            yield b"a" * 4096
+
+    streamed = await client.post("/whep/s1", content=chunks(), headers=SDP)
+    assert_error(streamed, 413, "payload_too_large")
+    for body in (b"", b"\xff\xfe", b"hello"):
+        response = await client.post("/whip/s1", content=body, headers=key("s1"))
+        assert_error(response, 400, "bad_sdp")
+
+
+async def test_trickle_ice_is_refused_with_405(client: httpx.AsyncClient) -> None:
+    """PATCH on a WHIP or WHEP resource answers 405: candidates must all be in the offer."""
+    for path in ("/whip/s1/abc", "/whep/s1/abc"):
+        response = await client.patch(
+            path,
+            content="a=candidate:1",
+            headers={"Content-Type": "application/trickle-ice-sdpfrag"},
+        )
+        assert_error(response, 405, "method_not_allowed")
+
+
+async def test_options_advertises_sdp(client: httpx.AsyncClient) -> None:
+    """OPTIONS on the endpoints tells clients to POST application/sdp."""
+    for path in ("/whip/s1", "/whep/s1"):
+        response = await client.options(path)
+        assert response.status_code == 204
+        assert response.headers["accept-post"] == "application/sdp"
+
+
+async def test_full_relay_answers_503_with_retry_after() -> None:
+    """When the relay is full, WHEP answers 503 relay_full with a Retry-After header."""
+    relay = Relay(max_viewers=1, full_retry_after=12)
+    await relay.start()
+    transport = httpx.ASGITransport(app=app_for(relay))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://relay.test") as client:
+            publisher = await whip(client)
+            first, ok = await whep(client)
+            assert ok.status_code == 201
+            second, full = await whep(client)
+            assert_error(full, 503, "relay_full")
+            assert full.headers["retry-after"] == "12"
+            for peer in (first, second, publisher):
+                await peer.close()
+    finally:
+        await relay.stop()
+
+
+async def test_stopped_relay_answers_503(relay: Relay, client: httpx.AsyncClient) -> None:
+    """Requests reaching a relay that is not running answer 503, not 500."""
+    await relay.stop()
+    viewer, response = await whep(client)
+    assert_error(response, 503, "unavailable")
+    await viewer.close()

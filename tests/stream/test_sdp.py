@@ -1,0 +1,88 @@
+"""Offer validation and codec pinning."""
+
+from __future__ import annotations
+
+import pytest
+from aiortc import RTCPeerConnection
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+
+from stream.errors import BadOffer
+from stream.sdp import (
+    negotiated_codecs,
+    offer_kinds,
+    publisher_preferences,
+    same_codec,
+    viewer_preferences,
+)
+
+
+async def offer_for(*kinds: str) -> str:
+    pc = RTCPeerConnection()
+    for kind in kinds:
+        pc.addTransceiver(kind, direction="recvonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    sdp = str(pc.localDescription.sdp)
+    await pc.close()
+    return sdp
+
+
+async def test_offer_kinds_lists_audio_and_video() -> None:
+    """A normal offer yields its kinds in m-line order."""
+    assert offer_kinds(await offer_for("audio", "video")) == ["audio", "video"]
+    assert offer_kinds(await offer_for("audio")) == ["audio"]
+
+
+async def test_two_m_lines_of_one_kind_are_refused() -> None:
+    """A second video m-line would be decoded by plain aiortc, so it is refused."""
+    with pytest.raises(BadOffer, match="one video"):
+        offer_kinds(await offer_for("video", "video"))
+
+
+@pytest.mark.parametrize(
+    "sdp", ["", "garbage", "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96\r\n"]
+)
+def test_unreadable_offers_are_bad_sdp(sdp: str) -> None:
+    """Empty, media-less or malformed SDP is a BadOffer with code bad_sdp."""
+    with pytest.raises(BadOffer) as caught:
+        offer_kinds(sdp)
+    assert caught.value.code == "bad_sdp"
+
+
+def test_publishers_are_asked_for_vp8_first() -> None:
+    """VP8 is preferred, then constrained-baseline and baseline H.264, with RTX; audio is Opus only."""
+    video = [
+        (c.mimeType, c.parameters.get("profile-level-id")) for c in publisher_preferences("video")
+    ]
+    assert video == [
+        ("video/VP8", None),
+        ("video/H264", "42e01f"),
+        ("video/H264", "42001f"),
+        ("video/rtx", None),
+    ]
+    assert [c.mimeType for c in publisher_preferences("audio")] == ["audio/opus"]
+
+
+def test_viewers_are_pinned_to_the_publisher_codec() -> None:
+    """A viewer is offered only the publisher's codec (both H.264 profiles, the publisher's first)."""
+    vp8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96)
+    h264 = RTCRtpCodecParameters(
+        mimeType="video/H264",
+        clockRate=90000,
+        payloadType=102,
+        parameters={"packetization-mode": "1", "profile-level-id": "42001f"},
+    )
+    assert [c.mimeType for c in viewer_preferences("video", vp8)] == ["video/VP8", "video/rtx"]
+    assert [c.parameters.get("profile-level-id") for c in viewer_preferences("video", h264)] == [
+        "42001f",
+        "42e01f",
+        None,
+    ]
+    assert viewer_preferences("video", None) == publisher_preferences("video")
+    assert not same_codec(vp8, h264)
+
+
+async def test_negotiated_codecs_reads_the_first_codec_of_active_m_lines() -> None:
+    """The codec each m-line will carry is its first non-RTX codec."""
+    codecs = negotiated_codecs(await offer_for("audio", "video"))
+    assert codecs["audio"].mimeType == "audio/opus"
+    assert codecs["video"].mimeType == "video/VP8"
