@@ -4,21 +4,36 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
 from server import errors
-from server.routes import auth, catalogue, health, orders, sessions
+from server.live.capture import CaptureRawSend
+from server.media import media_routes
+from server.routes import (
+    auth,
+    catalogue,
+    coop,
+    geo,
+    health,
+    live,
+    orders,
+    pages,
+    payments,
+    sessions,
+)
 from server.services import open_services
 from server.settings import Settings
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, payment_http_client: Any = None) -> FastAPI:
+    """The app; `payment_http_client` replaces Stripe's HTTP client (tests pass a fake)."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_services(settings) as services:
+        async with open_services(settings, payment_http_client=payment_http_client) as services:
             app.state.services = services
             yield
 
@@ -32,6 +47,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
-    for module in (health, auth, catalogue, sessions, orders):
+    for module in (health, auth, catalogue, sessions, orders, geo, coop, live, payments):
         app.include_router(module.router)
+    app.add_middleware(CaptureRawSend)  # the live fan-out's fast path (server/live/sinks.py)
+    app.include_router(media_routes(lambda: app.state.services))
+    pages.install(app, settings)
     return app

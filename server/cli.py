@@ -21,6 +21,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--demo", action="store_true", help="create the Lục Ngạn lychee demo")
     serve.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
 
+    relay = sub.add_parser("relay", help="run only the WHIP/WHEP relay (one process per core)")
+    relay.add_argument("--host", default="127.0.0.1")
+    relay.add_argument("--port", type=int, default=8100)
+    relay.add_argument("--cpu", type=int, default=None, help="pin this process to one CPU")
+
     users = sub.add_parser("users", help="manage staff accounts")
     users_sub = users.add_subparsers(dest="users_command", required=True)
     add = users_sub.add_parser("add", help="add a staff user (password from stdin)")
@@ -38,6 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings()
     if args.command == "serve":
         return _serve(settings, args.host, args.port, args.demo)
+    if args.command == "relay":
+        return _relay(settings, args.host, args.port, args.cpu)
     if args.command == "users":
         return asyncio.run(_users_add(settings, args))
     if args.command == "db":
@@ -60,6 +67,26 @@ def _serve(settings: Settings, host: str, port: int, demo: bool) -> int:
         log_level=settings.log_level,
         # Browsers ask for permessage-deflate by default; it halves fan-out throughput.
         ws_per_message_deflate=False,
+        proxy_headers=False,
+        access_log=False,
+    )
+    return 0
+
+
+def _relay(settings: Settings, host: str, port: int, cpu: int | None) -> int:
+    import os
+
+    import uvicorn
+
+    from server.relay_app import create_relay_app
+
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})
+    uvicorn.run(
+        create_relay_app(settings),
+        host=host,
+        port=port,
+        log_level=settings.log_level,
         proxy_headers=False,
         access_log=False,
     )

@@ -13,8 +13,9 @@ def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         # SQLite has one writer at a time and its busy handler waits by sleeping (up to
         # 100 ms a try), which collapses throughput when several connections write. One
-        # connection makes every statement queue in asyncio instead, in arrival order.
-        kwargs.update(connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=60)
+        # connection makes statements queue in asyncio instead, in arrival order. (So no
+        # code may ask for a second connection while it holds one: it would wait forever.)
+        kwargs.update(connect_args={"timeout": 30}, pool_size=1, max_overflow=0, pool_timeout=10)
     else:
         kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
     engine = create_async_engine(url, **kwargs)

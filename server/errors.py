@@ -10,11 +10,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shop import errors as shop_errors
+from shop.payments.errors import PaymentUnavailable
 
 log = logging.getLogger("farmlive.errors")
 
 _STATUS: list[tuple[type[shop_errors.ShopError], int]] = [
     (shop_errors.GateUnavailable, 503),
+    (PaymentUnavailable, 503),
     (shop_errors.IdempotencyMismatch, 422),
     (shop_errors.InvalidInput, 422),
     (shop_errors.NotFound, 404),

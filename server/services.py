@@ -16,7 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.auth import TokenSigner
 from server.db import make_engine
+from server.live.room import LiveRoom, open_live
+from server.media import open_relay, relay_session_listener
 from server.metrics import Metrics
+from server.payments import build_payments
 from server.settings import Settings
 from shop.adapters.memory_gate import MemoryGate
 from shop.adapters.redis_gate import RedisGate
@@ -28,6 +31,8 @@ from shop.catalogue import LiveSession
 from shop.errors import ShopError
 from shop.gate import InventoryGate
 from shop.ordering import OrderService
+from shop.payments.service import PaymentService
+from stream import Relay
 
 log = logging.getLogger("farmlive")
 
@@ -42,8 +47,11 @@ class Services:
     metrics: Metrics
     gate: InventoryGate
     orders: OrderService
+    live: LiveRoom
+    relay: Relay | None = None
     redis: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
+    payments: PaymentService | None = None
     # Called after a staff change to a session (start, end, pin) so the live room and the
     # order path see it at once.
     session_listeners: list[Callable[[LiveSession], Awaitable[None]]] = field(default_factory=list)
@@ -94,7 +102,9 @@ def secret_of(settings: Settings) -> str:
 
 
 @asynccontextmanager
-async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIterator[Services]:
+async def open_services(
+    settings: Settings, *, migrate: bool = True, payment_http_client: Any = None
+) -> AsyncIterator[Services]:
     async with AsyncExitStack() as stack:
         engine = make_engine(settings.database_url)
         stack.push_async_callback(engine.dispose)
@@ -114,8 +124,21 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
             stack.push_async_callback(redis.aclose)
         secret = secret_of(settings)
         catalogue = SqlCatalogue(engine)
-        gate: InventoryGate = RedisGate(redis, key_prefix=settings.redis_prefix) if redis is not None else MemoryGate()
+        gate: InventoryGate = (
+            RedisGate(redis, key_prefix=settings.redis_prefix)
+            if redis is not None
+            else MemoryGate()
+        )
         stack.push_async_callback(gate.close)
+        metrics = Metrics()
+        live = await stack.enter_async_context(
+            open_live(settings, redis=redis, gate=gate, catalogue=catalogue, metrics=metrics)
+        )
+        relay = await stack.enter_async_context(open_relay(settings, live.set_stream_status))
+        payments = build_payments(
+            settings, engine, catalogue, gate, http_client=payment_http_client
+        )
+        stack.push_async_callback(payments.aclose)
         orders = OrderService(
             store=SqlOrders(engine),
             sessions=catalogue,
@@ -124,23 +147,33 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
             hold_seconds=settings.hold_seconds,
             group_window_s=settings.group_commit_ms / 1000,
             group_max=settings.group_commit_max,
+            on_lots_changed=live.lots_changed,
+            on_order=live.order_placed,
+            enabled_payments=payments.methods,
+            payments=payments,
         )
+        payments.on_changed = orders.sync_gate
         services = Services(
             settings=settings,
             engine=engine,
             accounts=SqlAccounts(engine),
             catalogue=catalogue,
             tokens=TokenSigner(secret, settings.token_ttl_seconds),
-            metrics=Metrics(),
+            metrics=metrics,
             gate=gate,
             orders=orders,
+            live=live,
             redis=redis,
+            payments=payments,
+            relay=relay,
         )
 
         async def forget(session: LiveSession) -> None:
             orders.forget_session(session.id)
 
         services.session_listeners.append(forget)
+        services.session_listeners.append(live.session_changed)
+        services.session_listeners.append(relay_session_listener(relay))
         try:
             await orders.start()
         except ShopError:
@@ -148,4 +181,6 @@ async def open_services(settings: Settings, *, migrate: bool = True) -> AsyncIte
             log.warning("inventory gate not ready at start; orders wait for it")
             await orders.start_degraded()
         stack.push_async_callback(orders.stop)
+        await payments.start()
+        stack.push_async_callback(payments.stop)
         yield services

@@ -44,6 +44,19 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = Field(default=12 * 3600, ge=60)
     # Browsers' Origin for the live WebSocket; empty = same host as the request only.
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Live room chat: words refused in chat and names (comma-separated, diacritics ignored).
+    banned_words: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    chat_max_chars: int = Field(default=300, ge=1, le=2000)
+    chat_max_bytes: int = Field(default=1200, ge=4, le=8000)
+    # Per connection: a burst of chat_burst lines, then one every 1/chat_per_second seconds.
+    chat_burst: int = Field(default=5, ge=1, le=1000)
+    chat_per_second: float = Field(default=0.5, gt=0, le=100)
+    # Any client frame beyond this rate (burst 2x) closes the socket (4029): flooding.
+    live_frames_per_second: float = Field(default=10, gt=0, le=1000)
+    # Client frames above this size close the socket (1009); clients only send short JSON.
+    live_max_frame_bytes: int = Field(default=4096, ge=256, le=1 << 20)
+    # A viewer with more than this many bytes waiting to be sent is dropped (4000).
+    live_send_buffer_bytes: int = Field(default=256 * 1024, ge=1024, le=64 << 20)
     # Group commit: orders arriving within this window share one SQL transaction.
     group_commit_ms: float = Field(default=2.0, ge=0, le=100)
     group_commit_max: int = Field(default=200, ge=1, le=5000)
@@ -66,6 +79,13 @@ class Settings(BaseSettings):
     def _parse_origins(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        return value
+
+    @field_validator("banned_words", mode="before")
+    @classmethod
+    def _parse_words(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [w.strip() for w in value.split(",") if w.strip()]
         return value
 
     @property

@@ -39,6 +39,8 @@ from shop.gate import InventoryGate
 from shop.group_commit import GroupCommitter
 from shop.order_status import HELD_STATUSES, SOLD_STATUSES, OrderStatus
 from shop.orders import Duplicate, Order, OrderStore, PaymentMethod, PlaceOrder
+from shop.payments.port import Draft, Terms
+from shop.payments.service import PaymentService
 
 log = logging.getLogger("farmlive.orders")
 
@@ -74,6 +76,7 @@ class OrderService:
         on_lots_changed: LotsChanged | None = None,
         on_order: OrderEvent | None = None,
         enabled_payments: Sequence[str] = (PaymentMethod.COD, PaymentMethod.BANK_TRANSFER),
+        payments: PaymentService | None = None,
     ) -> None:
         self.store = store
         self.gate = gate
@@ -84,6 +87,8 @@ class OrderService:
         self._on_lots_changed = on_lots_changed
         self._on_order = on_order
         self.enabled_payments = tuple(enabled_payments)
+        # Providers per payment method (terms, checkout, view); None: the built-in defaults.
+        self.payments = payments
         self._writer: GroupCommitter[dict[str, Any], Order | Duplicate] = GroupCommitter(
             self.store.insert_batch, window_s=group_window_s, max_batch=group_max
         )
@@ -157,9 +162,23 @@ class OrderService:
 
     # -- placing --------------------------------------------------------------------
     async def place(self, cmd: PlaceOrder) -> Placed:
-        existing = await self.store.find_by_key(cmd.session_id, cmd.idempotency_key)
-        if existing is not None:
-            return self._replay(existing, cmd)
+        """Place an order, or replay the one an earlier request with this key placed.
+
+        No idempotency read up front (it would cost every order a SQL round trip): the
+        order id is derived from (session, key, body), the gate's reserve is idempotent
+        per order id and the insert skips a used key, so a retry lands on the first order
+        in the Duplicate branch below. Refusals check for an earlier order before they
+        answer, so a replay after the sale closed or sold out still gets its order.
+        """
+        try:
+            return await self._place_new(cmd)
+        except (SessionNotLive, SoldOut, BuyerLimitExceeded, InvalidInput):
+            existing = await self.store.find_by_key(cmd.session_id, cmd.idempotency_key)
+            if existing is None:
+                raise
+            return await self._resume_payment(self._replay(existing, cmd))
+
+    async def _place_new(self, cmd: PlaceOrder) -> Placed:
         session = await self.session(cmd.session_id)
         if not session.is_live:
             raise SessionNotLive(f"this live session is {session.status.value}: orders are closed")
@@ -182,6 +201,8 @@ class OrderService:
         now = datetime.now(UTC)
         cod = cmd.payment_method == PaymentMethod.COD
         hold_expires = now + timedelta(seconds=self.hold_seconds)
+        terms = await self._payment_terms(cmd, order_id, offer, now, hold_expires)
+        hold_expires = terms.hold_expires_at or hold_expires
         # A COD order is sold once its row commits; until then the hold protects it, and
         # if this process dies before the commit the hold simply expires.
         await self._reserve(
@@ -215,11 +236,11 @@ class OrderService:
             "ward_name": address.ward_name,
             "street": address.street,
             "payment_method": cmd.payment_method,
-            "payment_ref": None,
+            "payment_ref": terms.payment_ref,
             "hold_expires_at": None if cod else hold_expires,
             "created_at": now,
             "updated_at": now,
-            "flags": None,
+            "flags": terms.flags,
         }
         try:
             result = await self._writer.submit(row)
@@ -234,13 +255,45 @@ class OrderService:
             winner = await self.store.find_by_key(cmd.session_id, cmd.idempotency_key)
             if winner is None:  # pragma: no cover - the unique key was there a moment ago
                 raise GateUnavailable("try again")
-            if winner.id != order_id:
+            # Our reserve made a new hold unless the winner is this very order, still
+            # held or sold (then it was a no-op and releasing would free live stock).
+            if winner.id != order_id or not (winner.is_held or winner.is_sold):
                 await self._release_quietly(offer.lot_id, order_id)
-            return self._replay(winner, cmd)
+            return await self._resume_payment(self._replay(winner, cmd))
         self._sync_wakeup.set()
         if self._on_order is not None:
             await self._on_order(result)
-        return Placed(result, self.token_for(result.id), created=True)
+        return await self._resume_payment(Placed(result, self.token_for(result.id), created=True))
+
+    # -- payments (shop/payments) ---------------------------------------------------
+    async def _payment_terms(
+        self, cmd: PlaceOrder, order_id: str, offer: Offer, now: datetime, hold_expires: datetime
+    ) -> Terms:
+        if self.payments is None:
+            return Terms()
+        draft = Draft(
+            order_id=order_id,
+            session_id=cmd.session_id,
+            lot_id=offer.lot_id,
+            quantity=cmd.quantity,
+            unit_price=offer.price,
+            total=cmd.quantity * offer.price,
+            currency=offer.currency,
+            created_at=now,
+            hold_expires_at=hold_expires,
+        )
+        return await self.payments.terms(cmd.payment_method, draft)
+
+    async def _resume_payment(self, placed: Placed) -> Placed:
+        """Start (or, for a replayed request, resume) the order's payment with its provider."""
+        if self.payments is None:
+            return placed
+        order = await self.payments.begin(placed.order, placed.token)
+        return Placed(order, placed.token, placed.created)
+
+    async def sync_gate(self, order_ids: Sequence[str]) -> set[int]:
+        """Make the gate follow SQL for these orders now (after a payment event)."""
+        return await self._sync(order_ids)
 
     def _replay(self, existing: Order, cmd: PlaceOrder) -> Placed:
         if existing.request_hash != cmd.request_hash:

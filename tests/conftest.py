@@ -87,17 +87,31 @@ class Api:
 
 
 @pytest.fixture
-async def api(settings) -> AsyncIterator[Api]:  # type: ignore[no-untyped-def]
-    """The app with its lifespan running, staff accounts created, and a client bound to it."""
+def app_options() -> dict[str, object]:
+    """Extra create_app arguments; a test module overrides it (e.g. a fake Stripe client)."""
+    return {}
+
+
+@pytest.fixture
+async def api(settings, app_options) -> AsyncIterator[Api]:  # type: ignore[no-untyped-def]
+    """The app with its lifespan running, staff accounts created, and a client bound to it.
+
+    The first cooperative takes bank transfers (VietQR); the second does not.
+    """
     from server.app import create_app
     from server.auth import hash_password
     from shop.accounts import Role
 
-    app = create_app(settings)
+    app = create_app(settings, **app_options)
     async with app.router.lifespan_context(app):
         svc = app.state.services
         coop = await svc.catalogue.create_cooperative(
-            None, name="HTX Thử nghiệm", province="Bắc Ninh"
+            None,
+            name="HTX Thử nghiệm",
+            province="Bắc Ninh",
+            bank_bin="970436",
+            bank_account="0011001234567",
+            bank_account_name="HTX THU NGHIEM",
         )
         other = await svc.catalogue.create_cooperative(None, name="HTX Khác", province="Hà Nội")
         pw = hash_password("password-123")

@@ -19,14 +19,15 @@ from server.services import Services
 from shop.accounts import Role, User, require_cooperative, require_role
 from shop.address import normalize_address
 from shop.errors import Forbidden, InvalidInput
-from shop.orders import Buyer, Order, PaymentMethod, PlaceOrder
+from shop.order_status import OrderStatus
+from shop.orders import Buyer, Order, PlaceOrder
 from shop.phone import mask_phone, normalize_phone
 
 router = APIRouter(prefix="/api", tags=["orders"])
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
-def order_view(order: Order, services: Services) -> dict[str, Any]:
+def order_view(order: Order, services: Services, token: str | None = None) -> dict[str, Any]:
     """The buyer's view of an order: their own details, and how to pay."""
     return {
         "id": order.id,
@@ -50,15 +51,25 @@ def order_view(order: Order, services: Services) -> dict[str, Any]:
                 "street": order.street,
             },
         },
-        "payment": payment_view(order),
+        "payment": payment_view(order, services, token),
     }
 
 
-def payment_view(order: Order) -> dict[str, Any]:
-    reference = "FL" + order.id.replace("-", "")[:10].upper()
-    if order.payment_method == PaymentMethod.BANK_TRANSFER:
-        return {"method": "bank_transfer", "amount": order.total, "reference": reference}
-    return {"method": order.payment_method, "amount": order.total, "reference": reference}
+def payment_view(
+    order: Order, services: Services | None = None, token: str | None = None
+) -> dict[str, Any]:
+    """How to pay, from the order's payment provider (shop/payments).
+
+    A bank transfer still to be paid carries `qr_url`, the VietQR image
+    (server/routes/payments.py), when the buyer's token is known.
+    """
+    if services is None or services.payments is None:
+        reference = "FL" + order.id.replace("-", "")[:10].upper()
+        return {"method": order.payment_method, "amount": order.total, "reference": reference}
+    view = services.payments.view(order, token)
+    if view.get("vietqr") and token and order.status is OrderStatus.PENDING_PAYMENT:
+        view["qr_url"] = f"/api/orders/{order.id}/vietqr.png?token={token}"
+    return view
 
 
 @router.post(
@@ -96,7 +107,7 @@ async def place_order(
     with services.metrics.order_latency.time():
         placed = await services.orders.place(cmd)
     services.metrics.orders.labels("created" if placed.created else "replayed").inc()
-    payload = {**order_view(placed.order, services), "token": placed.token}
+    payload = {**order_view(placed.order, services, placed.token), "token": placed.token}
     return JSONResponse(
         OrderCreated.model_validate(payload).model_dump(mode="json"),
         status_code=201 if placed.created else 200,
@@ -107,7 +118,7 @@ async def place_order(
 async def get_order(
     order_id: str, services: ServicesDep, token: Annotated[str, Query(min_length=8, max_length=128)]
 ) -> Any:
-    return order_view(await services.orders.get_for_buyer(order_id[:64], token), services)
+    return order_view(await services.orders.get_for_buyer(order_id[:64], token), services, token)
 
 
 async def staff_order(services: Services, user: User, order_id: str) -> Order:

@@ -55,6 +55,7 @@ class Server:
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[str] | None = None
     log_path: Path | None = None
+    command: str = "serve"
 
     @property
     def url(self) -> str:
@@ -64,7 +65,7 @@ class Server:
         self.log_path = self.cwd / f"serve-{self.port}.log"
         log = self.log_path.open("w")
         self.proc = subprocess.Popen(
-            [*FARMLIVE, "serve", "--port", str(self.port), *self.args],
+            [*FARMLIVE, self.command, "--port", str(self.port), *self.args],
             cwd=self.cwd,
             env=self.env,
             stdout=log,

@@ -263,10 +263,15 @@ class SqlCatalogue:
                 .values(**values)
             )
             if result.rowcount == 0:
-                current = await self.get_session(session_id)  # raises NotFound
-                raise InvalidTransition(
-                    f"a session that is {current.status.value} cannot become {target.value}"
-                )
+                # Read on this same connection: SQLite runs on a single pooled one.
+                status = (
+                    await conn.execute(
+                        select(live_sessions.c.status).where(live_sessions.c.id == session_id)
+                    )
+                ).scalar_one_or_none()
+                if status is None:
+                    raise NotFound(f"no live session {session_id}")
+                raise InvalidTransition(f"a session that is {status} cannot become {target.value}")
             await audit.record(conn, actor_id, f"session.{target.value}", "session", session_id)
         return await self.get_session(session_id)
 

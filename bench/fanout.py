@@ -1,0 +1,451 @@
+"""Live-room fan-out: N viewers on one server process, events published at a fixed rate.
+
+    .venv/bin/python bench/fanout.py [--viewers 1000,5000] [--rate 10] [--seconds 10]
+                                     [--client-procs 2]
+
+For each N a fresh server process runs the real app (`create_app`, embedded default:
+SQLite, in-memory hub) under uvicorn exactly as `farmlive serve` does (uvloop, deflate
+off), plus two bench-only routes: `POST /bench/publish` starts publishing `chat`-shaped
+events through the live room at a fixed rate, each carrying its send time (wall clock,
+same machine), and `GET /bench/stats` reports RSS, CPU time and fan-out counters.
+
+Viewers are held by `--client-procs` processes with a lean WebSocket client (raw
+asyncio protocol: handshake, unmasked frame parsing, pong replies), so the clients cost
+little next to the server. Printed per N: viewers connected, events delivered/expected,
+clients that received everything, clients dropped by the server, latency p50/p99/max
+(send -> client parse), server CPU during publishing, and server RSS per idle viewer.
+Loopback only, bounded in time, stops by itself; raises the open-files limit for itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import multiprocessing
+import os
+import resource
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request  # module level: route annotations are resolved here
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+TEXT = "Vải thiều Lục Ngạn loại A, quả to, cùi dày, ngọt lịm"  # a typical chat line
+MARK = b'"sent":'
+
+
+def raise_nofile() -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else 1 << 20
+    if soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return target
+
+
+def rss_bytes(pid: int | str = "self") -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+# -- the server process -----------------------------------------------------------------
+def serve(port: int, workdir: str) -> None:
+    """The real app plus the bench routes, served as `farmlive serve` serves it."""
+    import uvicorn
+
+    from server.app import create_app
+    from server.settings import Settings
+    from shop.adapters.sql.catalogue import NewLot, NewOffer
+    from shop.catalogue import SessionStatus
+
+    raise_nofile()
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{workdir}/bench.db",
+        secret_key="bench-secret-key-long-enough",
+        rate_limits=False,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    app: FastAPI = create_app(settings)
+    publishers: set[asyncio.Task[None]] = set()  # strong references
+
+    @app.post("/bench/setup", include_in_schema=False)
+    async def setup(request: Request) -> dict[str, int]:
+        catalogue = request.app.state.services.catalogue
+        coop = await catalogue.create_cooperative(None, name="HTX Bench", province="Bắc Ninh")
+        lot = await catalogue.create_lot(
+            None,
+            NewLot(
+                cooperative_id=coop.id,
+                product="Vải thiều",
+                grade="A",
+                origin=None,
+                harvest_date=None,
+                vietgap=False,
+                stock_grams=60_000_000,
+            ),
+        )
+        session = await catalogue.create_session(None, title="Bench", host_id=None)
+        await catalogue.create_offer(
+            None,
+            session.id,
+            NewOffer(lot_id=lot.id, title="Thùng 5 kg", pack_grams=5000, price=250_000),
+        )
+        await catalogue.set_session_status(None, session.id, SessionStatus.LIVE)
+        return {"sid": session.id}
+
+    @app.post("/bench/publish", include_in_schema=False)
+    async def publish(request: Request, sid: int, count: int, rate: float) -> dict[str, Any]:
+        live = request.app.state.services.live
+
+        async def run() -> None:
+            start = time.monotonic()
+            for n in range(count):
+                delay = start + n / rate - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                event = {"type": "chat", "id": f"b-{n}", "name": "Bench", "text": TEXT}
+                event["ts"] = int(time.time() * 1000)
+                event["sent"] = time.time()  # last: clients find it at the end
+                await live.service.publish(sid, event)
+
+        task = asyncio.create_task(run())
+        publishers.add(task)
+        task.add_done_callback(publishers.discard)
+        return {"started": True}
+
+    @app.get("/bench/stats", include_in_schema=False)
+    async def stats(request: Request) -> dict[str, Any]:
+        fanout = request.app.state.services.live.fanout
+        times = os.times()
+        return {
+            "rss": rss_bytes(),
+            "cpu": times.user + times.system,
+            "viewers": fanout.total,
+            "delivered": fanout.delivered,
+            "dropped": fanout.dropped,
+            "publishing": bool(publishers),
+        }
+
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,
+        ws_per_message_deflate=False,
+        backlog=4096,
+    )
+
+
+# -- the viewers ------------------------------------------------------------------------
+class Viewer(asyncio.Protocol):
+    """A minimal WebSocket client: handshake, unmasked frames in, masked pongs out."""
+
+    __slots__ = (
+        "buffer",
+        "closed",
+        "code",
+        "count",
+        "latencies",
+        "open",
+        "path",
+        "ready",
+        "transport",
+    )
+
+    def __init__(self, path: str, latencies: list[float]) -> None:
+        self.path = path
+        self.latencies = latencies
+        self.buffer = bytearray()
+        self.open = False
+        self.closed = False
+        self.code: int | None = None
+        self.count = 0
+        self.ready: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # uvloop's is no subclass
+        key = base64.b64encode(os.urandom(16)).decode()
+        transport.write(
+            (
+                f"GET {self.path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                "Sec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buffer
+        buf += data
+        if not self.open:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if not buf.startswith(b"HTTP/1.1 101"):
+                self._fail()
+                return
+            del buf[: end + 4]
+            self.open = True
+            if not self.ready.done():
+                self.ready.set_result(True)
+        pos = 0
+        size = len(buf)
+        while size - pos >= 2:
+            opcode = buf[pos] & 0x0F
+            length = buf[pos + 1] & 0x7F
+            head = 2
+            if length == 126:
+                if size - pos < 4:
+                    break
+                length = struct.unpack_from("!H", buf, pos + 2)[0]
+                head = 4
+            elif length == 127:
+                if size - pos < 10:
+                    break
+                length = struct.unpack_from("!Q", buf, pos + 2)[0]
+                head = 10
+            if size - pos < head + length:
+                break
+            start = pos + head
+            end = start + length
+            if opcode == 1:
+                mark = buf.rfind(MARK, start, end)
+                if mark >= 0:
+                    self.count += 1
+                    sent = float(buf[mark + len(MARK) : end - 1])
+                    self.latencies.append(time.time() - sent)
+            elif opcode == 9:  # ping: answer with a masked pong carrying the same data
+                payload = bytes(buf[start:end])
+                mask = os.urandom(4)
+                masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+                assert self.transport is not None
+                self.transport.write(bytes([0x8A, 0x80 | len(payload)]) + mask + masked)
+            elif opcode == 8:
+                self.code = struct.unpack_from("!H", buf, start)[0] if length >= 2 else 1005
+            pos = end
+        if pos:
+            del buf[:pos]
+
+    def _fail(self) -> None:
+        if not self.ready.done():
+            self.ready.set_result(False)
+        if self.transport is not None:
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if not self.ready.done():
+            self.ready.set_result(False)
+
+
+def client_process(port: int, path: str, count: int, conn: Connection) -> None:
+    """Hold `count` viewers; report when connected, then what each received."""
+    import uvloop
+
+    raise_nofile()
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        latencies: list[float] = []
+        viewers: list[Viewer] = []
+        gate = asyncio.Semaphore(100)
+
+        async def open_one() -> None:
+            async with gate:
+                for _ in range(3):
+                    viewer = Viewer(path, latencies)
+                    try:
+                        await loop.create_connection(lambda v=viewer: v, "127.0.0.1", port)
+                        if await asyncio.wait_for(viewer.ready, 20):
+                            viewers.append(viewer)
+                            return
+                    except (OSError, TimeoutError):
+                        await asyncio.sleep(0.2)
+
+        await asyncio.gather(*(open_one() for _ in range(count)))
+        conn.send(("connected", len(viewers)))
+        expected, deadline_s = conn.recv()  # the controller says: publishing starts now
+        deadline = time.monotonic() + deadline_s
+        while time.monotonic() < deadline:
+            if all(v.count >= expected or v.closed for v in viewers):
+                break
+            await asyncio.sleep(0.1)
+        conn.send(
+            (
+                "done",
+                [v.count for v in viewers],
+                sum(1 for v in viewers if v.closed),
+                sorted({v.code for v in viewers if v.code is not None}),
+                latencies,
+            )
+        )
+        conn.recv()  # hold the connections until told
+        for viewer in viewers:
+            if viewer.transport is not None:
+                viewer.transport.close()
+
+    uvloop.run(main())
+
+
+# -- the controller ---------------------------------------------------------------------
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("the bench server exited early")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError("the bench server did not start")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run_one(viewers: int, rate: float, seconds: float, procs: int) -> dict[str, Any]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory() as workdir:
+        server = subprocess.Popen(
+            [sys.executable, __file__, "serve", "--port", str(port), "--workdir", workdir],
+            cwd=workdir,
+        )
+        clients: list[tuple[multiprocessing.Process, Connection]] = []
+        try:
+            wait_healthy(url, server)
+            sid = httpx.post(f"{url}/bench/setup", timeout=30).json()["sid"]
+            time.sleep(1.5)  # let startup work settle before the baseline
+            before = httpx.get(f"{url}/bench/stats").json()
+            ctx = multiprocessing.get_context("fork")
+            share = [viewers // procs + (1 if i < viewers % procs else 0) for i in range(procs)]
+            started = time.monotonic()
+            for n in share:
+                parent, child = ctx.Pipe()
+                proc = ctx.Process(
+                    target=client_process, args=(port, f"/ws/sessions/{sid}", n, child)
+                )
+                proc.start()
+                clients.append((proc, parent))
+            connected = 0
+            for _, pipe in clients:
+                if not pipe.poll(180):
+                    raise TimeoutError("viewers did not connect in time")
+                connected += pipe.recv()[1]
+            connect_s = time.monotonic() - started
+            time.sleep(2.0)  # idle: snapshots sent, viewer counts broadcast
+            idle = httpx.get(f"{url}/bench/stats").json()
+            count = int(rate * seconds)
+            for _, pipe in clients:
+                pipe.send((count, seconds + 10))
+            cpu0 = idle["cpu"]
+            httpx.post(
+                f"{url}/bench/publish", params={"sid": sid, "count": count, "rate": rate}
+            ).raise_for_status()
+            results = [pipe.recv() for _, pipe in clients if pipe.poll(seconds + 30)]
+            after = httpx.get(f"{url}/bench/stats").json()
+            for _, pipe in clients:
+                pipe.send("stop")
+        finally:
+            for proc, _ in clients:
+                proc.join(10)
+                if proc.is_alive():
+                    proc.kill()
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+    counts = [c for r in results for c in r[1]]
+    latencies = [x for r in results for x in r[4]]
+    complete = sum(1 for c in counts if c >= count)
+    return {
+        "viewers": viewers,
+        "connected": connected,
+        "connect_s": connect_s,
+        "expected": count * connected,
+        "delivered": sum(counts),
+        "complete": complete,
+        "closed": sum(r[2] for r in results),
+        "codes": sorted({c for r in results for c in r[3]}),
+        "dropped": after["dropped"],
+        "p50_ms": percentile(latencies, 0.50) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
+        "max_ms": (max(latencies) if latencies else float("nan")) * 1000,
+        "mean_ms": (statistics.fmean(latencies) if latencies else float("nan")) * 1000,
+        "server_cpu_pct": 100 * (after["cpu"] - cpu0) / seconds,
+        "rss_per_viewer_kib": (idle["rss"] - before["rss"]) / max(1, connected) / 1024,
+        "rss_idle_mib": idle["rss"] / 2**20,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command")
+    srv = sub.add_parser("serve")
+    srv.add_argument("--port", type=int, required=True)
+    srv.add_argument("--workdir", required=True)
+    parser.add_argument("--viewers", default="1000,5000")
+    parser.add_argument("--rate", type=float, default=10.0, help="events per second")
+    parser.add_argument("--seconds", type=float, default=10.0, help="publishing time per N")
+    parser.add_argument("--client-procs", type=int, default=2)
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        serve(args.port, args.workdir)
+        return 0
+    limit = raise_nofile()
+    print(f"fan-out bench: {args.rate:g} events/s for {args.seconds:g} s, open files {limit}")
+    header = (
+        f"{'viewers':>8} {'conn':>6} {'delivered/expected':>22} {'complete':>9} {'dropped':>7} "
+        f"{'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'cpu %':>6} {'KiB/viewer':>10}"
+    )
+    print(header)
+    rows = []
+    for n in (int(x) for x in args.viewers.split(",")):
+        row = run_one(n, args.rate, args.seconds, args.client_procs)
+        rows.append(row)
+        ratio = f"{row['delivered']}/{row['expected']}"
+        print(
+            f"{row['viewers']:>8} {row['connected']:>6} {ratio:>22} {row['complete']:>9} "
+            f"{row['dropped']:>7} {row['p50_ms']:>7.1f} {row['p99_ms']:>7.1f} "
+            f"{row['max_ms']:>7.1f} {row['server_cpu_pct']:>6.1f} "
+            f"{row['rss_per_viewer_kib']:>10.1f}",
+            flush=True,
+        )
+    print(json.dumps(rows, indent=None))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

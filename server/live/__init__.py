@@ -1,0 +1,1 @@
+"""The live room's WebSocket side: gateway, fan-out, snapshots, moderation."""

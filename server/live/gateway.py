@@ -1,0 +1,158 @@
+"""The live WebSocket `/ws/sessions/{sid}`: handshake checks, snapshot, then the conversation.
+
+Order of events for a connection:
+1. `Origin` checked before accepting (browsers only; a missing Origin is a non-browser
+   client): the same host as the request, the public URL, or settings.allowed_origins.
+2. Accept, pick the sink (direct under uvicorn, queued elsewhere), join the room in
+   "pending" mode so nothing published from now on is missed.
+3. Build and send the snapshot, then what arrived meanwhile (minus what the snapshot
+   already holds), then switch to direct delivery.
+4. Read client frames: flood limit (4029), JSON, then the Conversation.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from starlette.websockets import WebSocket
+
+from server.live.capture import RAW_SEND
+from server.live.conversation import Closing, Conversation
+from server.live.fanout import Viewer
+from server.live.sinks import DirectSink, QueuedSink, Sink
+from server.live.snapshot import SessionFacts, build_snapshot, offer_refs
+from server.routes.sessions import session_view
+from shop.errors import NotFound, ShopError
+from shop.live import events
+from shop.live.identity import new_client_id
+from shop.live.ratelimit import TokenBucket
+
+if TYPE_CHECKING:
+    from server.services import Services
+    from server.settings import Settings
+
+log = logging.getLogger("farmlive.live")
+
+FLOOD_CODE, FLOOD_REASON = 4029, "too many messages"
+QUEUED_SINK_MESSAGES = 256
+
+
+async def load_facts(services: Services, session_id: int) -> SessionFacts:
+    session = await services.catalogue.get_session(session_id)
+    view = (await session_view(services, session)).model_dump(mode="json")
+    products = {lot["id"]: lot["product"] for lot in view["lots"]}
+    return SessionFacts(
+        session=session,
+        view=view,
+        offers=offer_refs(session, products),
+        lot_ids=tuple(sorted({o.lot_id for o in session.offers})),
+        stream_status=await services.live.hub.stream_status(session_id),
+    )
+
+
+def origin_allowed(websocket: WebSocket, settings: Settings) -> bool:
+    origin = websocket.headers.get("origin")
+    if origin is None:
+        return True  # not a browser: CSWSH needs a victim's browser to carry the request
+    origin = origin.rstrip("/").lower()
+    allowed = {o.lower() for o in settings.allowed_origins}
+    if settings.public_url:
+        public = urlsplit(settings.public_url)
+        allowed.add(f"{public.scheme}://{public.netloc}".lower())
+    if origin in allowed:
+        return True
+    host = websocket.headers.get("host", "").lower()
+    parts = urlsplit(origin)
+    return bool(host) and parts.scheme in ("http", "https") and parts.netloc == host
+
+
+def make_sink(websocket: WebSocket, settings: Settings) -> Sink:
+    raw_send = websocket.scope.get("extensions", {}).get(RAW_SEND)
+    direct = DirectSink.attach(
+        raw_send,
+        max_buffer=settings.live_send_buffer_bytes,
+        max_frame_bytes=settings.live_max_frame_bytes,
+    )
+    if direct is not None:
+        return direct
+    return QueuedSink(websocket, QUEUED_SINK_MESSAGES)
+
+
+async def serve_live(websocket: WebSocket, session_id: int, services: Services) -> None:
+    settings = services.settings
+    live = services.live
+    if not origin_allowed(websocket, settings):
+        log.info("live socket refused: origin %s", websocket.headers.get("origin"))
+        await websocket.close(code=1008)  # before accept: the handshake answers 403
+        return
+    await websocket.accept()
+    sink = make_sink(websocket, settings)
+    now = time.monotonic()
+    viewer = Viewer(
+        sink,
+        client_id=new_client_id(),
+        ip=websocket.client.host if websocket.client else "",
+        chat_bucket=live.throttle.connection_bucket(now),
+        frames=TokenBucket(live.frame_rate, now),
+    )
+
+    async def facts_loader() -> SessionFacts:
+        return await load_facts(services, session_id)
+
+    try:
+        try:
+            facts = await live.sessions.get(session_id, facts_loader)
+        except NotFound:
+            sink.close(4004, "no such live session")
+            return
+        live.fanout.join(session_id, viewer)
+        conversation = Conversation(services, live, session_id, viewer, facts, facts_loader)
+        token = websocket.query_params.get("token")
+        if token is not None:
+            await conversation.auth(token)
+        snapshot, keep = await build_snapshot(
+            facts=facts,
+            hub=live.hub,
+            gate=services.gate,
+            client_id=viewer.client_id,
+            viewers=live.viewers(session_id),
+        )
+        if not live.fanout.go_live(viewer, snapshot, keep):
+            live.fanout.drop(session_id, viewer, 4000, "too slow: the snapshot was not read")
+            return
+        await _converse(websocket, conversation, settings)
+    except Closing as exc:
+        if not sink.closed:
+            sink.send_text(events.encode(events.error(exc.error, exc.reason)))
+        sink.close(exc.code, exc.reason)
+    except ShopError as exc:  # the hub or the gate is down: tell the client, let it retry
+        log.warning("live socket for session %s failed: %s", session_id, exc.message)
+        sink.close(1011, "the live room is unavailable; reconnect shortly")
+    finally:
+        live.fanout.leave(session_id, viewer)
+        await sink.aclose()
+
+
+async def _converse(websocket: WebSocket, conversation: Conversation, settings: Settings) -> None:
+    viewer = conversation.viewer
+    while True:
+        message = await viewer.sink.receive(websocket)
+        if message["type"] == "websocket.disconnect":
+            return
+        if not viewer.frames.take(time.monotonic()):
+            raise Closing(FLOOD_CODE, FLOOD_REASON, "rate_limited")
+        text = message.get("text")
+        if text is None:
+            raise Closing(1003, "send text frames with JSON", "invalid_message")
+        if len(text) > settings.live_max_frame_bytes:  # the queued path has no frame limit
+            raise Closing(1009, "message too big", "too_large")
+        try:
+            data = json.loads(text)
+        except ValueError:
+            conversation.reply(events.error("invalid_message", "that is not JSON"))
+            continue
+        await conversation.handle(data)

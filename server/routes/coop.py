@@ -1,0 +1,104 @@
+"""Staff read views for the dashboards: a cooperative's orders and sessions, a session's orders.
+
+Same access rules as the CSV export (coop users see their own cooperative; admins all) and
+as order confirmation (a host sees their own session's orders; moderators and admins all).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, cast
+
+from fastapi import APIRouter, Query
+
+from server.auth import CurrentUser
+from server.deps import ServicesDep
+from server.routes.sessions import session_view
+from server.services import Services
+from shop.accounts import Role, require_cooperative, require_role, require_session_moderation
+from shop.adapters.sql.orders import SqlOrders
+from shop.orders import Order
+
+router = APIRouter(prefix="/api", tags=["dashboards"])
+
+
+def _reports(services: Services) -> SqlOrders:
+    """The order store's reporting queries (the OrderStore port has only the order path's)."""
+    return cast(SqlOrders, services.orders.store)
+
+
+def staff_order_view(order: Order, title: str, code: str, product: str) -> dict[str, Any]:
+    """One order as staff need it to confirm, pack and deliver (full phone number)."""
+    return {
+        "id": order.id,
+        "created_at": order.created_at,
+        "session_id": order.session_id,
+        "session_title": title,
+        "offer_id": order.offer_id,
+        "offer_code": code,
+        "lot_id": order.lot_id,
+        "product": product,
+        "quantity": order.quantity,
+        "grams": order.grams,
+        "total": order.total,
+        "currency": order.currency,
+        "status": order.status.value,
+        "payment_method": order.payment_method,
+        "hold_expires_at": order.hold_expires_at,
+        "buyer": {
+            "name": order.buyer_name,
+            "phone": order.buyer_phone,
+            "address": {
+                "province": order.province_name,
+                "ward": order.ward_name,
+                "street": order.street,
+            },
+        },
+    }
+
+
+@router.get("/cooperatives/{cid}/orders")
+async def cooperative_orders(
+    cid: int, user: CurrentUser, services: ServicesDep
+) -> list[dict[str, Any]]:
+    """The cooperative's orders, oldest first (the JSON twin of orders.csv)."""
+    require_role(user, Role.COOP)
+    require_cooperative(user, cid)
+    await services.catalogue.get_cooperative(cid)
+    rows = await _reports(services).cooperative_orders(cid)
+    return [staff_order_view(*row) for row in rows]
+
+
+@router.get("/cooperatives/{cid}/sessions")
+async def cooperative_sessions(
+    cid: int, user: CurrentUser, services: ServicesDep
+) -> list[dict[str, Any]]:
+    """Sessions that sell at least one of the cooperative's lots, with their figures."""
+    require_role(user, Role.COOP)
+    require_cooperative(user, cid)
+    await services.catalogue.get_cooperative(cid)
+    own_lots = {lot.id for lot in await services.catalogue.list_lots(cid)}
+    out = []
+    for session in await services.catalogue.list_sessions():
+        if own_lots & {o.lot_id for o in session.offers}:
+            out.append((await session_view(services, session)).model_dump(mode="json"))
+    return out
+
+
+@router.get("/sessions/{sid}/orders")
+async def session_orders(
+    sid: int,
+    user: CurrentUser,
+    services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[dict[str, Any]]:
+    """The newest orders of one session, newest first, for the host studio."""
+    session = await services.catalogue.get_session(sid)
+    require_session_moderation(user, session)
+    lot_ids = sorted({o.lot_id for o in session.offers})
+    coop_ids = sorted({f.cooperative_id for f in await services.catalogue.lot_figures(lot_ids)})
+    rows = []
+    for cid in coop_ids:
+        found = await _reports(services).cooperative_orders(cid)
+        rows += [row for row in found if row[0].session_id == sid]
+    rows.sort(key=lambda r: (r[0].created_at, r[0].id), reverse=True)
+    return [staff_order_view(*row) for row in rows[:limit]]

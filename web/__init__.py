@@ -1,0 +1,1 @@
+"""The static web pages (HTML, CSS, ES modules); a package only so wheels ship them."""
