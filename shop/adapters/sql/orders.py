@@ -199,7 +199,9 @@ class SqlOrders:
             if now_sold and not was_sold:
                 if not await _add_sold(conn, current.lot_id, current.grams):
                     raise SoldOut(lot_id=current.lot_id)
-            elif was_sold and not now_sold and target is not OrderStatus.REFUNDED:
+            elif was_sold and target is OrderStatus.REFUNDED:
+                await _write_off(conn, current.lot_id, current.grams)
+            elif was_sold and not now_sold:
                 await _add_sold(conn, current.lot_id, -current.grams)
             values: dict[str, Any] = {
                 "status": target.value,
@@ -486,14 +488,7 @@ class SqlOrders:
                 elif was_sold and target is OrderStatus.REFUNDED:
                     # Refunded goods are not restocked: the grams leave the lot, as the
                     # gate's write_off does, so SQL and the gate keep agreeing.
-                    await conn.execute(
-                        update(lots)
-                        .where(lots.c.id == current.lot_id)
-                        .values(
-                            stock_grams=lots.c.stock_grams - current.grams,
-                            sold_grams=lots.c.sold_grams - current.grams,
-                        )
-                    )
+                    await _write_off(conn, current.lot_id, current.grams)
                     new_status = target
                 elif was_sold and not now_sold:
                     await _add_sold(conn, current.lot_id, -current.grams)
@@ -655,3 +650,13 @@ async def _add_sold(conn: AsyncConnection, lot_id: int, grams: int) -> bool:
         .values(sold_grams=lots.c.sold_grams + grams)
     )
     return bool(result.rowcount == 1)
+
+
+async def _write_off(conn: AsyncConnection, lot_id: int, grams: int) -> None:
+    """Refunded goods are not restocked: the grams leave the lot (stock and sold alike),
+    as the gate's write_off does, so SQL and the gate keep agreeing."""
+    await conn.execute(
+        update(lots)
+        .where(lots.c.id == lot_id)
+        .values(stock_grams=lots.c.stock_grams - grams, sold_grams=lots.c.sold_grams - grams)
+    )
