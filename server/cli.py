@@ -67,6 +67,7 @@ def _serve(settings: Settings, host: str, port: int, demo: bool) -> int:
         log_level=settings.log_level,
         # Browsers ask for permessage-deflate by default; it halves fan-out throughput.
         ws_per_message_deflate=False,
+        ws_max_size=settings.live_max_frame_bytes,
         proxy_headers=False,
         access_log=False,
     )

@@ -75,6 +75,10 @@ class Services:
             except Exception:
                 checks["redis"] = False
         checks["gate"] = self.orders.ready
+        try:
+            checks["hub"] = bool(await self.live.hub.ping())
+        except Exception:
+            checks["hub"] = False
         return checks
 
 
