@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from server import errors
+from server.body_limit import BodyLimit
 from server.live.capture import CaptureRawSend
 from server.media import media_routes
 from server.routes import (
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, *, payment_http_client: Any = N
     for module in (health, auth, catalogue, sessions, orders, geo, coop, live, payments):
         app.include_router(module.router)
     app.add_middleware(CaptureRawSend)  # the live fan-out's fast path (server/live/sinks.py)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.include_router(media_routes(lambda: app.state.services))
     pages.install(app, settings)
     return app

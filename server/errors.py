@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -37,6 +38,15 @@ class TooLarge(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(f"request body larger than {limit} bytes")
         self.message = str(self)
+
+
+class RateLimited(Exception):
+    """Too many requests from one client (an IP) or against one account."""
+
+    def __init__(self, retry_after: float, message: str = "too many requests; slow down") -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = max(1, math.ceil(retry_after))
 
 
 def error_body(code: str, message: str, **extra: object) -> dict[str, object]:
@@ -105,6 +115,16 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(TooLarge)
     async def _too_large(_: Request, exc: TooLarge) -> JSONResponse:
         return error_response(413, "payload_too_large", exc.message)
+
+    @app.exception_handler(RateLimited)
+    async def _rate_limited(_: Request, exc: RateLimited) -> JSONResponse:
+        return error_response(
+            429,
+            "rate_limited",
+            exc.message,
+            {"Retry-After": str(exc.retry_after)},
+            retry_after=exc.retry_after,
+        )
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.abuse import Abuse
 from server.auth import TokenSigner
 from server.db import make_engine
 from server.live.room import LiveRoom, open_live
@@ -22,7 +23,9 @@ from server.metrics import Metrics
 from server.payments import build_payments
 from server.settings import Settings
 from shop.adapters.memory_gate import MemoryGate
+from shop.adapters.memory_ratelimit import MemoryRateLimiter
 from shop.adapters.redis_gate import RedisGate
+from shop.adapters.redis_ratelimit import RedisRateLimiter
 from shop.adapters.sql.accounts import SqlAccounts
 from shop.adapters.sql.catalogue import SqlCatalogue
 from shop.adapters.sql.migrate import upgrade
@@ -52,6 +55,8 @@ class Services:
     redis: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
     payments: PaymentService | None = None
+    # Per-IP rate limits and the login throttle (server/abuse.py).
+    abuse: Abuse | None = None
     # Called after a staff change to a session (start, end, pin) so the live room and the
     # order path see it at once.
     session_listeners: list[Callable[[LiveSession], Awaitable[None]]] = field(default_factory=list)
@@ -170,6 +175,12 @@ async def open_services(
             redis=redis,
             payments=payments,
             relay=relay,
+            abuse=Abuse(
+                RedisRateLimiter(redis, key_prefix=settings.redis_prefix)
+                if redis is not None
+                else MemoryRateLimiter(),
+                settings,
+            ),
         )
 
         async def forget(session: LiveSession) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from typing import Annotated, Any
 
@@ -41,6 +42,11 @@ class Settings(BaseSettings):
     stripe_api_base: str | None = None
     hold_seconds: int = Field(default=900, ge=10, le=7 * 24 * 3600)
     rate_limits: Annotated[bool, NoDecode] = True
+    # Peers (IPs or CIDRs, comma-separated) whose X-Forwarded-For is believed; empty =
+    # none, the TCP peer is the client. See server/client_ip.py.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # HTTP request bodies above this answer 413 (SDP offers and Stripe events are smaller).
+    max_body_bytes: int = Field(default=1 << 20, ge=1024, le=64 << 20)
     token_ttl_seconds: int = Field(default=12 * 3600, ge=60)
     # Browsers' Origin for the live WebSocket; empty = same host as the request only.
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -79,6 +85,15 @@ class Settings(BaseSettings):
     def _parse_origins(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _parse_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [p.strip() for p in value.split(",") if p.strip()]
+        for network in value:
+            ipaddress.ip_network(network, strict=False)  # ValueError -> a settings error
         return value
 
     @field_validator("banned_words", mode="before")

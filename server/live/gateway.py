@@ -3,6 +3,8 @@
 Order of events for a connection:
 1. `Origin` checked before accepting (browsers only; a missing Origin is a non-browser
    client): the same host as the request, the public URL, or settings.allowed_origins.
+   Then the per-IP connect limit (server/abuse.py): too many connects from one address
+   are told `rate_limited` and closed with 4029 right after the handshake.
 2. Accept, pick the sink (direct under uvicorn, queued elsewhere), join the room in
    "pending" mode so nothing published from now on is missed.
 3. Build and send the snapshot, then what arrived meanwhile (minus what the snapshot
@@ -20,6 +22,7 @@ from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket
 
+from server.errors import RateLimited
 from server.live.capture import RAW_SEND
 from server.live.conversation import Closing, Conversation
 from server.live.fanout import Viewer
@@ -89,13 +92,21 @@ async def serve_live(websocket: WebSocket, session_id: int, services: Services) 
         log.info("live socket refused: origin %s", websocket.headers.get("origin"))
         await websocket.close(code=1008)  # before accept: the handshake answers 403
         return
+    abuse = services.abuse
+    ip = abuse.client_ip(websocket) if abuse is not None else ""
+    if abuse is not None:
+        try:
+            await abuse.check_ip(abuse.limits.ws_connect_ip, websocket)
+        except RateLimited as exc:
+            await _refuse(websocket, exc)
+            return
     await websocket.accept()
     sink = make_sink(websocket, settings)
     now = time.monotonic()
     viewer = Viewer(
         sink,
         client_id=new_client_id(),
-        ip=websocket.client.host if websocket.client else "",
+        ip=ip,
         chat_bucket=live.throttle.connection_bucket(now),
         frames=TokenBucket(live.frame_rate, now),
     )
@@ -135,6 +146,14 @@ async def serve_live(websocket: WebSocket, session_id: int, services: Services) 
     finally:
         live.fanout.leave(session_id, viewer)
         await sink.aclose()
+
+
+async def _refuse(websocket: WebSocket, exc: RateLimited) -> None:
+    """Too many connects from this address: say so (the page backs off), then close 4029."""
+    await websocket.accept()
+    error = events.error("rate_limited", "too many connections", retry_after=exc.retry_after)
+    await websocket.send_text(events.encode(error))
+    await websocket.close(FLOOD_CODE, "too many connections")
 
 
 async def _converse(websocket: WebSocket, conversation: Conversation, settings: Settings) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Form, Request
 
 from server.auth import CurrentUser, verify_password
 from server.deps import ServicesDep
@@ -16,10 +16,15 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 @router.post("/token")
 async def issue_token(
+    request: Request,
     services: ServicesDep,
     username: Annotated[str, Form(max_length=254)],
     password: Annotated[str, Form(max_length=1024)],
 ) -> dict[str, str]:
+    abuse = services.abuse
+    if abuse is not None:
+        await abuse.check_ip(abuse.limits.login_ip, request)
+        await abuse.check_login(username)
     found = await services.accounts.credentials(username)
     user, stored = found if found else (None, None)
     # argon2 takes tens of ms of CPU: keep it off the event loop.
@@ -28,6 +33,8 @@ async def issue_token(
         or user is None
         or not user.active
     ):
+        if abuse is not None:
+            await abuse.login_failed(username)
         raise Unauthenticated("wrong e-mail or password")
     return {"access_token": services.tokens.issue(user), "token_type": "bearer"}
 

@@ -9,7 +9,7 @@ import json
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from server.auth import CurrentUser
@@ -81,11 +81,14 @@ def payment_view(
 async def place_order(
     sid: int,
     body: OrderCreate,
+    request: Request,
     services: ServicesDep,
     idempotency_key: Annotated[
         str, Header(min_length=8, max_length=128, pattern=r"^[\x21-\x7e]+$")
     ],
 ) -> Any:
+    if services.abuse is not None:
+        await services.abuse.check_ip(services.abuse.limits.orders_ip, request)
     try:
         phone = normalize_phone(body.buyer.phone)
     except InvalidInput as exc:
