@@ -52,6 +52,8 @@ class Services:
     orders: OrderService
     live: LiveRoom
     relay: Relay | None = None
+    # The order store's reporting queries (stats, exports); the order path uses `orders`.
+    order_reports: SqlOrders | None = None
     redis: Any = None
     extras: dict[str, Any] = field(default_factory=dict)
     payments: PaymentService | None = None
@@ -148,8 +150,9 @@ async def open_services(
             settings, engine, catalogue, gate, http_client=payment_http_client
         )
         stack.push_async_callback(payments.aclose)
+        order_store = SqlOrders(engine)
         orders = OrderService(
-            store=SqlOrders(engine),
+            store=order_store,
             sessions=catalogue,
             gate=gate,
             token_secret=hashlib.sha256(b"orders:" + secret.encode()).digest(),

@@ -248,8 +248,12 @@ def _is_order(reading: _Reading) -> bool:
         return not (reading.strict and reading.unknown)
     if reading.asking:
         return False
-    if reading.shorthand or reading.codes:
+    if reading.codes:
         return True
+    if reading.shorthand:
+        # "+2 nhé" is an order; an "x" and a digit lost in a chatty or technical line
+        # ("<img src=x onerror=alert(1)>") is not.
+        return len(reading.unknown) <= 2
     # Terse lines ("2 thùng 5kg", "5kg") are orders; anything chattier needs a verb.
     return not reading.unknown and not reading.money
 

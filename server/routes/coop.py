@@ -6,7 +6,7 @@ as order confirmation (a host sees their own session's orders; moderators and ad
 
 from __future__ import annotations
 
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
@@ -23,7 +23,8 @@ router = APIRouter(prefix="/api", tags=["dashboards"])
 
 def _reports(services: Services) -> SqlOrders:
     """The order store's reporting queries (the OrderStore port has only the order path's)."""
-    return cast(SqlOrders, services.orders.store)
+    assert services.order_reports is not None
+    return services.order_reports
 
 
 def staff_order_view(order: Order, title: str, code: str, product: str) -> dict[str, Any]:

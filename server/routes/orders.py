@@ -17,6 +17,7 @@ from server.deps import ServicesDep
 from server.schemas.orders import OrderCreate, OrderCreated, OrderPublic, SessionStatsPublic
 from server.services import Services
 from shop.accounts import Role, User, require_cooperative, require_role
+from shop.adapters.sql.orders import SqlOrders
 from shop.address import normalize_address
 from shop.errors import Forbidden, InvalidInput
 from shop.order_status import OrderStatus
@@ -124,6 +125,11 @@ async def get_order(
     return order_view(await services.orders.get_for_buyer(order_id[:64], token), services, token)
 
 
+def reports(services: Services) -> SqlOrders:
+    assert services.order_reports is not None
+    return services.order_reports
+
+
 async def staff_order(services: Services, user: User, order_id: str) -> Order:
     order = await services.orders.store.get(order_id[:64])
     if user.is_admin or user.role is Role.MODERATOR:
@@ -155,7 +161,7 @@ async def session_stats(sid: int, services: ServicesDep) -> Any:
     session = await services.catalogue.get_session(sid)
     lot_ids = sorted({o.lot_id for o in session.offers})
     figures = await services.catalogue.lot_figures(lot_ids)
-    stats = await services.orders.store.session_stats(sid, figures)
+    stats = await reports(services).session_stats(sid, figures)
     return SessionStatsPublic(
         sold_grams=stats.sold_grams,
         held_grams=stats.held_grams,
@@ -207,7 +213,7 @@ async def cooperative_orders_csv(cid: int, user: CurrentUser, services: Services
     out.write("\ufeff")  # Excel opens UTF-8 Vietnamese correctly only with a BOM
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-    for order, title, code, product in await services.orders.store.cooperative_orders(cid):
+    for order, title, code, product in await reports(services).cooperative_orders(cid):
         writer.writerow(
             [
                 order.id,

@@ -86,6 +86,8 @@ TABLE: list[tuple[str, str, int | None, tuple[int, int] | None]] = [
     ("lấy 10kg xoài", "mixed", None, (9, 2)),
     ("XC5 x1", "mixed", None, (9, 1)),
     # Not orders, or not clear enough to guess.
+    ("<img src=x onerror=alert(1)>", "lychee", 2, None),
+    ("x hay là 1 dạ em hỏi chút thôi", "lychee", 2, None),
     ("vải ngon quá", "lychee", None, None),
     ("giá bao nhiêu 5kg?", "lychee", None, None),
     ("5kg?", "lychee", None, None),
