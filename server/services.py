@@ -178,6 +178,7 @@ async def open_services(
             redis=redis,
             payments=payments,
             relay=relay,
+            order_reports=order_store,
             abuse=Abuse(
                 RedisRateLimiter(redis, key_prefix=settings.redis_prefix)
                 if redis is not None
