@@ -8,10 +8,11 @@ order is never lost over a spelling; an unknown province is refused.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 from vietnam_provinces import Province, Ward
@@ -92,12 +93,19 @@ def normalize_address(province: str, ward: str, street: str) -> Address:
     province = clean_text(province, max_chars=_MAX_NAME_CHARS, max_bytes=400, field="province")
     ward = clean_text(ward, max_chars=_MAX_NAME_CHARS, max_bytes=400, field="ward")
     street = clean_text(street, max_chars=_MAX_STREET_CHARS, max_bytes=800, field="street")
+    return replace(_resolve(province, ward), street=street)
+
+
+@functools.lru_cache(maxsize=8192)
+def _resolve(province: str, ward: str) -> Address:
+    # During a sale thousands of buyers type the same few provinces and wards: resolve
+    # each spelling once. Raises (uncached) for an unknown province.
     found = find_province(province)
     match = _find_ward(found.code, ward)
     # Plain ints, not the package's IntEnums: these go to JSON and the database.
     if match is None:
-        return Address(found.code.value, found.name, None, ward, street)
-    return Address(found.code.value, found.name, match.code.value, match.name, street)
+        return Address(found.code.value, found.name, None, ward, "")
+    return Address(found.code.value, found.name, match.code.value, match.name, "")
 
 
 def find_province(text: str) -> Province:

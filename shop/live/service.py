@@ -47,7 +47,7 @@ class LiveService:
         )
         # Per session and instance: a screen cannot show more than a few lines a second.
         self._ticker_buckets = BucketMap(ticker_rate or Rate(burst=5, per_second=5))
-        self._ticker: deque[tuple[int, str, int]] = deque(maxlen=ticker_backlog)
+        self._ticker: deque[tuple[int, str, str, int]] = deque(maxlen=ticker_backlog)
         self._ticker_wake = asyncio.Event()
         self._ticker_task: asyncio.Task[None] | None = None
         self._seen: dict[int, tuple[str, int | None]] = {}  # session -> (status, pinned)
@@ -80,14 +80,11 @@ class LiveService:
 
     async def order_placed(self, order: Order) -> None:
         """OrderService's `on_order`: queue an anonymised ticker line; never raises."""
-        try:
-            text = ticker_text(order.buyer_name, order.province_name, order.grams)
-        except Exception:  # a ticker line is never worth failing an order for
-            log.exception("could not format the ticker line for order %s", order.id)
-            return
+        # Only the raw fields are queued: most lines of a rush are dropped by the ticker's
+        # rate limit, so the text is formatted only for those that get published.
         if len(self._ticker) == self._ticker.maxlen:
             self.ticker_dropped += 1
-        self._ticker.append((order.session_id, text, order.grams))
+        self._ticker.append((order.session_id, order.buyer_name, order.province_name, order.grams))
         self._ticker_wake.set()
 
     async def session_changed(self, session: LiveSession) -> None:
@@ -116,13 +113,14 @@ class LiveService:
             await self._ticker_wake.wait()
             self._ticker_wake.clear()
             while self._ticker:
-                session_id, text, grams = self._ticker.popleft()
+                session_id, name, province, grams = self._ticker.popleft()
                 if not self._ticker_buckets.get(str(session_id), time.monotonic()).take(
                     time.monotonic()
                 ):
                     self.ticker_dropped += 1
                     continue
                 try:
+                    text = ticker_text(name, province, grams)
                     await self.publish(session_id, events.order(text, grams))
-                except Exception:
+                except Exception:  # a ticker line is never worth more than a log line
                     log.exception("could not publish a ticker line")
