@@ -17,7 +17,7 @@ import hmac
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -90,9 +90,17 @@ class OrderService:
         # Providers per payment method (terms, checkout, view); None: the built-in defaults.
         self.payments = payments
         self._writer: GroupCommitter[dict[str, Any], Order | Duplicate] = GroupCommitter(
-            self.store.insert_batch, window_s=group_window_s, max_batch=group_max
+            self._insert_batch, window_s=group_window_s, max_batch=group_max
         )
+        # Orders this process just committed, to apply to the gate without reading them
+        # back, and the outbox rows already applied, deleted with the next batch.
+        self._fresh: list[Order] = []
+        self._fresh_outbox: list[int] = []
+        self._applied_outbox: list[int] = []
+        self._last_drain = 0.0
         self._session_cache: dict[int, tuple[float, LiveSession]] = {}
+        self._session_loads: dict[int, asyncio.Future[LiveSession]] = {}
+        self._session_gen: dict[int, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._sync_wakeup = asyncio.Event()
         self._epoch: str | None = None
@@ -132,15 +140,27 @@ class OrderService:
     async def session(self, session_id: int) -> LiveSession:
         """The session, cached for a second: staff changes on this instance invalidate it."""
         cached = self._session_cache.get(session_id)
-        now = time.monotonic()
-        if cached and now - cached[0] < 1.0:
+        if cached and time.monotonic() - cached[0] < 1.0:
             return cached[1]
+        # One read per expiry, however many orders arrive meanwhile: they all wait on it.
+        loading = self._session_loads.get(session_id)
+        if loading is None:
+            loading = asyncio.ensure_future(self._load_session(session_id))
+            self._session_loads[session_id] = loading
+            loading.add_done_callback(lambda _: self._session_loads.pop(session_id, None))
+        return await asyncio.shield(loading)
+
+    async def _load_session(self, session_id: int) -> LiveSession:
+        started, generation = time.monotonic(), self._session_gen.get(session_id, 0)
         session = await self._sessions.get_session(session_id)
-        self._session_cache[session_id] = (now, session)
+        if self._session_gen.get(session_id, 0) == generation:  # not changed meanwhile
+            self._session_cache[session_id] = (started, session)
         return session
 
     def forget_session(self, session_id: int) -> None:
+        self._session_gen[session_id] = self._session_gen.get(session_id, 0) + 1
         self._session_cache.pop(session_id, None)
+        self._session_loads.pop(session_id, None)
 
     # -- tokens ---------------------------------------------------------------------
     def token_for(self, order_id: str) -> str:
@@ -412,11 +432,31 @@ class OrderService:
         raise GateUnavailable("the order is busy; try again")
 
     # -- the outbox relay: make the gate match SQL ----------------------------------
+    async def _insert_batch(
+        self, rows: Sequence[dict[str, Any]]
+    ) -> Sequence[Order | Duplicate | BaseException]:
+        """The group commit's flush: insert, and hand the new orders to the relay at once."""
+        applied, self._applied_outbox = self._applied_outbox, []
+        try:
+            results, outbox_ids = await self.store.insert_batch(rows, done_outbox=applied)
+        except BaseException:
+            self._applied_outbox[:0] = applied  # not deleted: try again with the next batch
+            raise
+        fresh = [r for r in results if isinstance(r, Order)]
+        if fresh:
+            self._fresh.extend(fresh)
+            self._fresh_outbox.extend(outbox_ids)
+            self._sync_wakeup.set()
+        return results
+
     async def _sync(self, order_ids: Sequence[str]) -> set[int]:
         """Apply each order's current SQL status to the gate; returns the lots touched."""
-        found = await self.store.get_many(order_ids)
+        return await self._apply((await self.store.get_many(order_ids)).values())
+
+    async def _apply(self, orders: Iterable[Order]) -> set[int]:
+        """Make the gate follow these orders' statuses; returns the lots touched."""
         touched: set[int] = set()
-        for order in found.values():
+        for order in orders:
             touched.add(order.lot_id)
             try:
                 if order.status.value in SOLD_STATUSES:
@@ -457,6 +497,9 @@ class OrderService:
             applied += len(batch)
 
     async def _outbox_loop(self) -> None:
+        """Apply fresh orders from memory at once; every second, sweep up older outbox rows
+        (another instance's that died before applying them, or ours from transitions,
+        which were applied inline) by reading their orders' current status."""
         while True:
             try:
                 await asyncio.wait_for(self._sync_wakeup.wait(), timeout=0.5)
@@ -464,7 +507,17 @@ class OrderService:
                 pass
             self._sync_wakeup.clear()
             try:
-                await self.drain_outbox()
+                if self._fresh:
+                    fresh, self._fresh = self._fresh, []
+                    done, self._fresh_outbox = self._fresh_outbox, []
+                    await self._apply(fresh)
+                    self._applied_outbox.extend(done)
+                if time.monotonic() - self._last_drain >= 1.0:
+                    self._last_drain = time.monotonic()
+                    if self._applied_outbox:
+                        done, self._applied_outbox = self._applied_outbox, []
+                        await self.store.outbox_done(done)
+                    await self.drain_outbox(datetime.now(UTC) - timedelta(seconds=5))
             except (GateUnavailable, LotNotLoaded):
                 self._schedule_rebuild()
                 await asyncio.sleep(0.5)
@@ -476,7 +529,7 @@ class OrderService:
     async def sweep(self) -> list[str]:
         expired = await self.store.expire_due(datetime.now(UTC))
         if expired:
-            self._sync_wakeup.set()
+            await self._sync(expired)
         return expired
 
     async def _sweep_loop(self) -> None:

@@ -95,8 +95,8 @@ class OrderStore(Protocol):
     async def find_by_key(self, session_id: int, key: str) -> Order | None: ...
 
     async def insert_batch(
-        self, rows: Sequence[dict[str, Any]]
-    ) -> Sequence[Order | Duplicate | BaseException]: ...
+        self, rows: Sequence[dict[str, Any]], done_outbox: Sequence[int] = ()
+    ) -> tuple[list[Order | Duplicate | BaseException], list[int]]: ...
 
     async def transition(
         self,

@@ -106,18 +106,22 @@ class SqlOrders:
         return insert(orders)
 
     async def insert_batch(
-        self, rows: Sequence[dict[str, Any]]
-    ) -> list[Order | Duplicate | BaseException]:
+        self, rows: Sequence[dict[str, Any]], done_outbox: Sequence[int] = ()
+    ) -> tuple[list[Order | Duplicate | BaseException], list[int]]:
         """Insert new orders (and their outbox rows) in one transaction.
 
         Rows go in first (a used idempotency key is skipped and reported as Duplicate, so
         a retry never reaches the backstop); then orders born sold (cash on delivery) move
         `lots.sold_grams` through the conditional backstop, and any it refuses are taken
         out again before the commit. SQL never oversells, even if the gate erred.
-        Per item: the Order, a Duplicate, or SoldOut.
+        Per item: the Order, a Duplicate, or SoldOut; and the new outbox rows' ids.
+        `done_outbox` rows (applied since the last batch) are deleted in the same commit.
         """
         results: list[Order | Duplicate | BaseException] = []
+        outbox_ids: list[int] = []
         async with self._engine.begin() as conn:
+            if done_outbox:
+                await conn.execute(delete(outbox).where(outbox.c.id.in_(list(done_outbox))))
             inserted = {
                 r[0] for r in await conn.execute(self._insert_ignore().returning(orders.c.id), rows)
             }
@@ -139,18 +143,21 @@ class SqlOrders:
             accepted = [rows[i] for i in new if rows[i]["id"] not in refused]
             if accepted:
                 now = utcnow()
-                await conn.execute(
-                    insert(outbox),
-                    [
-                        {
-                            "kind": "order.sync",
-                            "payload": {"order_id": r["id"], "lot_id": r["lot_id"]},
-                            "created_at": now,
-                        }
-                        for r in accepted
-                    ],
-                )
-        return results
+                outbox_ids = [
+                    r[0]
+                    for r in await conn.execute(
+                        insert(outbox).returning(outbox.c.id),
+                        [
+                            {
+                                "kind": "order.sync",
+                                "payload": {"order_id": r["id"], "lot_id": r["lot_id"]},
+                                "created_at": now,
+                            }
+                            for r in accepted
+                        ],
+                    )
+                ]
+        return results, outbox_ids
 
     async def _backstop(self, conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> set[str]:
         """Add the sold-at-birth rows' grams to their lots; the ids that did not fit."""
