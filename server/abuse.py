@@ -16,17 +16,22 @@ from server.errors import RateLimited
 from server.settings import Settings
 from shop.ratelimit import Limit, Rate, RateLimiter
 
+# A staff office behind one address signs in together; scripts guessing do not.
+LOGIN_IP = Limit("login-ip", Rate(burst=20, per_second=10 / 60))
+# 5 failed sign-ins per e-mail, then one more each minute (5 per 5 minutes).
+LOGIN_FAILURES = Limit("login-fail", Rate(burst=5, per_second=1 / 60))
+# Generous: a whole family (or village) behind one carrier NAT orders at once.
+ORDERS_IP = Limit("orders-ip", Rate(burst=30, per_second=5))
+# Viewers reconnect with back-off; a stream start brings a NAT's worth at once.
+WS_CONNECT_IP = Limit("ws-ip", Rate(burst=60, per_second=5))
+
 
 @dataclass(frozen=True)
 class AbuseLimits:
-    # A staff office behind one address signs in together; scripts guessing do not.
-    login_ip: Limit = Limit("login-ip", Rate(burst=20, per_second=10 / 60))
-    # 5 failed sign-ins per e-mail, then one more each minute (5 per 5 minutes).
-    login_failures: Limit = Limit("login-fail", Rate(burst=5, per_second=1 / 60))
-    # Generous: a whole family (or village) behind one carrier NAT orders at once.
-    orders_ip: Limit = Limit("orders-ip", Rate(burst=30, per_second=5))
-    # Viewers reconnect with back-off; a stream start brings a NAT's worth at once.
-    ws_connect_ip: Limit = Limit("ws-ip", Rate(burst=60, per_second=5))
+    login_ip: Limit = LOGIN_IP
+    login_failures: Limit = LOGIN_FAILURES
+    orders_ip: Limit = ORDERS_IP
+    ws_connect_ip: Limit = WS_CONNECT_IP
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from shop.live.ratelimit import Rate
 
-__all__ = ["Decision", "Limit", "RateLimiter", "Rate"]
+__all__ = ["Decision", "Limit", "Rate", "RateLimiter"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from server.auth import CurrentUser
 from server.deps import ServicesDep
 from server.schemas.catalogue import CooperativeCreate, CooperativePublic, LotCreate, LotPublic
+from server.schemas.types import PathId
 from shop.accounts import Role, require_cooperative, require_role
 from shop.adapters.sql.catalogue import NewLot
 
@@ -27,7 +28,7 @@ async def list_cooperatives(services: ServicesDep) -> object:
 
 
 @router.get("/cooperatives/{cid}", response_model=CooperativePublic)
-async def get_cooperative(cid: int, services: ServicesDep) -> object:
+async def get_cooperative(cid: PathId, services: ServicesDep) -> object:
     return await services.catalogue.get_cooperative(cid)
 
 
@@ -41,11 +42,11 @@ async def create_lot(body: LotCreate, user: CurrentUser, services: ServicesDep) 
 
 
 @router.get("/cooperatives/{cid}/lots", response_model=list[LotPublic])
-async def list_lots(cid: int, services: ServicesDep) -> object:
+async def list_lots(cid: PathId, services: ServicesDep) -> object:
     await services.catalogue.get_cooperative(cid)
     return await services.catalogue.list_lots(cid)
 
 
 @router.get("/lots/{lot_id}", response_model=LotPublic)
-async def get_lot(lot_id: int, services: ServicesDep) -> object:
+async def get_lot(lot_id: PathId, services: ServicesDep) -> object:
     return await services.catalogue.get_lot(lot_id)

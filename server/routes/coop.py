@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query
 from server.auth import CurrentUser
 from server.deps import ServicesDep
 from server.routes.sessions import session_view
+from server.schemas.types import PathId
 from server.services import Services
 from shop.accounts import Role, require_cooperative, require_role, require_session_moderation
 from shop.adapters.sql.orders import SqlOrders
@@ -59,7 +60,7 @@ def staff_order_view(order: Order, title: str, code: str, product: str) -> dict[
 
 @router.get("/cooperatives/{cid}/orders")
 async def cooperative_orders(
-    cid: int, user: CurrentUser, services: ServicesDep
+    cid: PathId, user: CurrentUser, services: ServicesDep
 ) -> list[dict[str, Any]]:
     """The cooperative's orders, oldest first (the JSON twin of orders.csv)."""
     require_role(user, Role.COOP)
@@ -71,7 +72,7 @@ async def cooperative_orders(
 
 @router.get("/cooperatives/{cid}/sessions")
 async def cooperative_sessions(
-    cid: int, user: CurrentUser, services: ServicesDep
+    cid: PathId, user: CurrentUser, services: ServicesDep
 ) -> list[dict[str, Any]]:
     """Sessions that sell at least one of the cooperative's lots, with their figures."""
     require_role(user, Role.COOP)
@@ -87,7 +88,7 @@ async def cooperative_sessions(
 
 @router.get("/sessions/{sid}/orders")
 async def session_orders(
-    sid: int,
+    sid: PathId,
     user: CurrentUser,
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,

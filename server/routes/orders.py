@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from server.auth import CurrentUser
 from server.deps import ServicesDep
 from server.schemas.orders import OrderCreate, OrderCreated, OrderPublic, SessionStatsPublic
+from server.schemas.types import PathId
 from server.services import Services
 from shop.accounts import Role, User, require_cooperative, require_role
 from shop.adapters.sql.orders import SqlOrders
@@ -81,7 +82,7 @@ def payment_view(
     responses={200: {"model": OrderCreated, "description": "a replay of the same request"}},
 )
 async def place_order(
-    sid: int,
+    sid: PathId,
     body: OrderCreate,
     request: Request,
     idempotency_key: Annotated[
@@ -168,7 +169,7 @@ async def cancel_order(order_id: str, user: CurrentUser, services: ServicesDep) 
 
 
 @router.get("/sessions/{sid}/stats", response_model=SessionStatsPublic)
-async def session_stats(sid: int, services: ServicesDep) -> Any:
+async def session_stats(sid: PathId, services: ServicesDep) -> Any:
     session = await services.catalogue.get_session(sid)
     lot_ids = sorted({o.lot_id for o in session.offers})
     figures = await services.catalogue.lot_figures(lot_ids)
@@ -216,7 +217,7 @@ CSV_COLUMNS = [
 
 
 @router.get("/cooperatives/{cid}/orders.csv")
-async def cooperative_orders_csv(cid: int, user: CurrentUser, services: ServicesDep) -> Response:
+async def cooperative_orders_csv(cid: PathId, user: CurrentUser, services: ServicesDep) -> Response:
     require_role(user, Role.COOP)
     require_cooperative(user, cid)
     await services.catalogue.get_cooperative(cid)

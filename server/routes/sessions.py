@@ -15,6 +15,7 @@ from server.schemas.catalogue import (
     SessionPublic,
     SessionStaff,
 )
+from server.schemas.types import PathId
 from server.services import Services
 from shop.accounts import Role, require_role, require_session_control
 from shop.adapters.sql.catalogue import NewOffer
@@ -93,25 +94,25 @@ async def list_sessions(services: ServicesDep) -> object:
 
 
 @router.get("/{sid}", response_model=SessionPublic)
-async def get_session(sid: int, services: ServicesDep) -> object:
+async def get_session(sid: PathId, services: ServicesDep) -> object:
     return await session_view(services, await services.catalogue.get_session(sid))
 
 
 @router.get("/{sid}/staff", response_model=SessionStaff)
-async def get_session_staff(sid: int, user: CurrentUser, services: ServicesDep) -> object:
+async def get_session_staff(sid: PathId, user: CurrentUser, services: ServicesDep) -> object:
     return await staff_view(services, await controlled_session(services, user, sid))
 
 
 @router.post("/{sid}/offers", status_code=201, response_model=OfferPublic)
 async def create_offer(
-    sid: int, body: OfferCreate, user: CurrentUser, services: ServicesDep
+    sid: PathId, body: OfferCreate, user: CurrentUser, services: ServicesDep
 ) -> object:
     await controlled_session(services, user, sid)
     return await services.catalogue.create_offer(user.id, sid, NewOffer(**body.model_dump()))
 
 
 @router.post("/{sid}/start", response_model=SessionPublic)
-async def start_session(sid: int, user: CurrentUser, services: ServicesDep) -> object:
+async def start_session(sid: PathId, user: CurrentUser, services: ServicesDep) -> object:
     await controlled_session(services, user, sid)
     session = await services.catalogue.set_session_status(user.id, sid, SessionStatus.LIVE)
     await services.session_changed(session)
@@ -119,7 +120,7 @@ async def start_session(sid: int, user: CurrentUser, services: ServicesDep) -> o
 
 
 @router.post("/{sid}/end", response_model=SessionPublic)
-async def end_session(sid: int, user: CurrentUser, services: ServicesDep) -> object:
+async def end_session(sid: PathId, user: CurrentUser, services: ServicesDep) -> object:
     await controlled_session(services, user, sid)
     session = await services.catalogue.set_session_status(user.id, sid, SessionStatus.ENDED)
     await services.session_changed(session)
@@ -127,7 +128,9 @@ async def end_session(sid: int, user: CurrentUser, services: ServicesDep) -> obj
 
 
 @router.post("/{sid}/pin", response_model=SessionPublic)
-async def pin_offer(sid: int, body: PinRequest, user: CurrentUser, services: ServicesDep) -> object:
+async def pin_offer(
+    sid: PathId, body: PinRequest, user: CurrentUser, services: ServicesDep
+) -> object:
     await controlled_session(services, user, sid)
     session = await services.catalogue.pin_offer(user.id, sid, body.offer_id)
     await services.session_changed(session)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from server.schemas.types import STRICT, Id, Text
 
@@ -25,7 +25,28 @@ class BuyerIn(BaseModel):
 
 
 class OrderCreate(BaseModel):
-    model_config = STRICT
+    # The example is the docs' sample and the API fuzzer's starting point (tests/server).
+    model_config = ConfigDict(
+        **STRICT,
+        json_schema_extra={
+            "examples": [
+                {
+                    "offer_id": 1,
+                    "quantity": 1,
+                    "buyer": {
+                        "name": "Chị Hoa",
+                        "phone": "0912345678",
+                        "address": {
+                            "province": "Bắc Ninh",
+                            "ward": "Phường Chũ",
+                            "street": "Thôn Bãi Bông",
+                        },
+                    },
+                    "payment_method": "cod",
+                }
+            ]
+        },
+    )
     offer_id: Id
     quantity: StrictInt = Field(ge=1, le=1000)
     buyer: BuyerIn

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import BeforeValidator, ConfigDict, Field, StrictInt, ValidationInfo
 
 from shop.errors import InvalidInput
@@ -52,3 +53,6 @@ def _not_bool(value: Any) -> Any:
 Grams = Annotated[StrictInt, BeforeValidator(_not_bool), Field(gt=0, le=10_000_000_000)]
 Vnd = Annotated[StrictInt, BeforeValidator(_not_bool), Field(ge=0, le=100_000_000_000)]
 Id = Annotated[StrictInt, BeforeValidator(_not_bool), Field(gt=0, le=2**31 - 1)]
+
+# An id in a URL path: out of range is a 422 here, not an integer overflow in the database.
+PathId = Annotated[int, Path(ge=1, le=2**31 - 1)]

@@ -10,9 +10,7 @@ from shop.ratelimit import Decision, Limit
 
 
 class MemoryRateLimiter:
-    def __init__(
-        self, clock: Callable[[], float] = time.monotonic, max_keys: int = 50_000
-    ) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic, max_keys: int = 50_000) -> None:
         self._clock = clock
         self._max_keys = max_keys
         self._maps: dict[Limit, BucketMap] = {}

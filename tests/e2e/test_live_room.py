@@ -190,6 +190,7 @@ def test_live_room_across_two_instances(
         FARMLIVE_REDIS_PREFIX=prefix,
         FARMLIVE_SECRET_KEY="shared-secret-for-two-instances",
         FARMLIVE_LIVE_SEND_BUFFER_BYTES="65536",
+        FARMLIVE_RATE_LIMITS="off",  # place_orders: 40 orders at 20/s from one address
     )
 
     async def scenario(a: Server, b: Server) -> None:
@@ -211,7 +212,7 @@ def test_live_room_across_two_instances(
 
 def test_live_room_on_the_embedded_default(tmp_path: Path) -> None:
     """One process, no Redis: the same room; a flooder is cut off, foreign origins refused."""
-    env = farmlive_env()
+    env = farmlive_env(FARMLIVE_RATE_LIMITS="off")  # place_orders: 20/s from one address
 
     async def scenario(server: Server) -> None:
         sid = (await live_sale(server, server)).sid
