@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import Table, and_, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -98,12 +98,13 @@ class SqlOrders:
             )
 
     # -- the hot path: one transaction for a batch of new orders --------------------
-    def _insert_ignore(self) -> Any:
+    def _insert_ignore(self, table: Table = orders) -> Any:
+        """INSERT that skips rows whose key is already there (both dialects say it alike)."""
         if self._dialect == "postgresql":
-            return postgresql.insert(orders).on_conflict_do_nothing()
+            return postgresql.insert(table).on_conflict_do_nothing()
         if self._dialect == "sqlite":
-            return sqlite.insert(orders).on_conflict_do_nothing()
-        return insert(orders)
+            return sqlite.insert(table).on_conflict_do_nothing()
+        return insert(table)
 
     async def insert_batch(
         self, rows: Sequence[dict[str, Any]], done_outbox: Sequence[int] = ()
@@ -416,13 +417,6 @@ class SqlOrders:
             return out
 
     # -- payments: provider events, deduplicated in the same transaction -------------
-    def _insert_ignore_event(self) -> Any:
-        if self._dialect == "postgresql":
-            return postgresql.insert(payment_events).on_conflict_do_nothing()
-        if self._dialect == "sqlite":
-            return sqlite.insert(payment_events).on_conflict_do_nothing()
-        return insert(payment_events)
-
     async def apply_payment_event(
         self,
         event_id: str,
@@ -453,7 +447,7 @@ class SqlOrders:
             # read; on PostgreSQL a concurrent copy of the event waits here for ours.
             fresh = (
                 await conn.execute(
-                    self._insert_ignore_event()
+                    self._insert_ignore(payment_events)
                     .values(
                         id=event_id,
                         provider=provider,
@@ -512,7 +506,7 @@ class SqlOrders:
                     new_status = OrderStatus.CANCELLED
                 merged["refund"] = {"state": "due", "event": event_id}
                 await conn.execute(
-                    self._insert_ignore_event().values(
+                    self._insert_ignore(payment_events).values(
                         id=f"refund:{order_id}",
                         provider=provider,
                         type="refund.due",
