@@ -45,7 +45,7 @@ class GroupCommitter(Generic[T, R]):
             self._task = None
 
     async def submit(self, item: T) -> R:
-        if self._closed or self._task is None:
+        if self._closed or self._task is None or self._task.done():
             raise RuntimeError("group committer is not running")
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
@@ -66,7 +66,12 @@ class GroupCommitter(Generic[T, R]):
             batch, self._pending = self._pending[: self._max], self._pending[self._max :]
             if self._pending:
                 self._wakeup.set()
-            await self._flush_batch(batch)
+            try:
+                await self._flush_batch(batch)
+            except Exception as exc:  # never let one bad batch stop every later order
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
 
     async def _flush_batch(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         items = [item for item, _ in batch]

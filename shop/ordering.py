@@ -97,6 +97,7 @@ class OrderService:
         self._fresh: list[Order] = []
         self._fresh_outbox: list[int] = []
         self._applied_outbox: list[int] = []
+        self._changed_since_commit: set[str] = set()
         self._last_drain = 0.0
         self._session_cache: dict[int, tuple[float, LiveSession]] = {}
         self._session_loads: dict[int, asyncio.Future[LiveSession]] = {}
@@ -268,8 +269,15 @@ class OrderService:
             await self._release_quietly(offer.lot_id, order_id)
             raise
         except Exception as exc:
-            await self._release_quietly(offer.lot_id, order_id)
             log.exception("order insert failed")
+            # The commit may have landed before the connection dropped: then the hold is
+            # the order's and must stay (the retry with this key will replay it).
+            try:
+                landed = await self.store.find_by_key(cmd.session_id, cmd.idempotency_key)
+            except Exception:
+                landed = None
+            if landed is None or landed.id != order_id:
+                await self._release_quietly(offer.lot_id, order_id)
             raise GateUnavailable("could not record the order; try again") from exc
         if isinstance(result, Duplicate):
             winner = await self.store.find_by_key(cmd.session_id, cmd.idempotency_key)
@@ -339,15 +347,23 @@ class OrderService:
         if epoch is None or epoch != self._epoch:
             self._schedule_rebuild()
             return False
-        async with self._rebuild_lock:
-            await self.gate.load(await self.store.lot_seed(lot_id, datetime.now(UTC)))
+        await self._load_if_missing(lot_id)
         return True
+
+    async def _load_if_missing(self, lot_id: int) -> None:
+        """Load a lot the gate does not have; never overwrite one it has (live holds)."""
+        async with self._rebuild_lock:
+            try:
+                await self.gate.snapshot(lot_id)
+                return
+            except LotNotLoaded:
+                pass
+            await self.gate.load(await self.store.lot_seed(lot_id, datetime.now(UTC)))
 
     async def lot_added(self, lot_id: int) -> None:
         """Load a new lot into the gate at once (a missing lot is also loaded on demand)."""
         try:
-            async with self._rebuild_lock:
-                await self.gate.load(await self.store.lot_seed(lot_id, datetime.now(UTC)))
+            await self._load_if_missing(lot_id)
         except GateUnavailable:
             log.warning("gate unavailable; lot %s will be loaded on first use", lot_id)
 
@@ -381,6 +397,9 @@ class OrderService:
                 "order.confirm",
             )
         except SoldOut:
+            # The gate sold it but SQL refused: take the sale back out of the gate (the
+            # re-sync alone would find it "already sold" and leave it there).
+            await self._release_quietly(order.lot_id, order.id)
             await self._sync([order_id])
             raise
         if not changed and updated.status is not OrderStatus.PAID:
@@ -451,6 +470,8 @@ class OrderService:
 
     async def _sync(self, order_ids: Sequence[str]) -> set[int]:
         """Apply each order's current SQL status to the gate; returns the lots touched."""
+        if self._fresh:
+            self._changed_since_commit.update(order_ids)
         return await self._apply((await self.store.get_many(order_ids)).values())
 
     async def _apply(self, orders: Iterable[Order]) -> set[int]:
@@ -510,7 +531,9 @@ class OrderService:
                 if self._fresh:
                     fresh, self._fresh = self._fresh, []
                     done, self._fresh_outbox = self._fresh_outbox, []
-                    await self._apply(fresh)
+                    changed, self._changed_since_commit = self._changed_since_commit, set()
+                    # An order a transition already synced keeps its newer state.
+                    await self._apply(o for o in fresh if o.id not in changed)
                     self._applied_outbox.extend(done)
                 if time.monotonic() - self._last_drain >= 1.0:
                     self._last_drain = time.monotonic()
@@ -542,12 +565,24 @@ class OrderService:
 
     # -- rebuilding the gate from SQL -----------------------------------------------
     async def rebuild_all(self) -> None:
-        """Close the gate, load every lot from SQL, mark the store with a new epoch, reopen."""
+        """Open the gate: adopt the store's valid epoch, or (data lost) reload from SQL.
+
+        Reloading rewrites whole lots, which would erase holds other requests or
+        instances are placing right now; so it happens only when the store has no valid
+        epoch (a fresh memory gate, a flushed or restarted Redis), never merely because
+        this process started or saw a passing error.
+        """
         async with self._rebuild_lock:
+            current = await self.gate.epoch()
+            if current is not None:
+                self._epoch, self._ready = current, True
+                return
             self._ready = False
             try:
                 now = datetime.now(UTC)
                 for lot_id in await self.store.lot_ids():
+                    if await self.gate.epoch() is not None:
+                        break  # another instance finished the rebuild meanwhile: adopt it
                     await self.gate.load(await self.store.lot_seed(lot_id, now))
                 epoch = uuid.uuid4().hex
                 if not await self.gate.set_epoch(epoch, if_absent=True):
@@ -567,8 +602,7 @@ class OrderService:
         while True:
             await asyncio.sleep(0.5)
             try:
-                epoch = await self.gate.epoch()
-                if epoch is None or epoch != self._epoch or not self._ready:
+                if await self.gate.epoch() != self._epoch or not self._ready:
                     await self.rebuild_all()
             except ShopError:
                 self._ready = False

@@ -353,3 +353,17 @@ async def test_replays_after_cancel_sellout_or_end_return_the_order(api: Api) ->
     assert late.status_code == 200 and late.json()["id"] == sold.json()["id"]
     f = await assert_invariant(api, s["lot_id"])
     assert (f["sold"], f["held"], f["available"]) == (10_000, 0, 0)
+
+
+async def test_another_instance_starting_keeps_holds_in_flight(api: Api) -> None:
+    """A rebuild while the store's epoch is valid adopts it: holds not yet in SQL survive."""
+    s = await live_session(api, stock_grams=50_000)
+    services = api.app.state.services
+    gate = services.gate
+    # A hold reserved by a request whose SQL commit has not happened yet.
+    await gate.reserve(s["lot_id"], "in-flight-order", 10_000, buyer="0912000111", buyer_cap_grams=None, expires_at=None)
+    await services.orders.rebuild_all()  # what a second instance does when it starts
+    state = await gate.snapshot(s["lot_id"])
+    assert (state.held_grams, state.available_grams) == (10_000, 40_000)
+    await gate.release(s["lot_id"], "in-flight-order")
+    await assert_invariant(api, s["lot_id"])
