@@ -8,6 +8,7 @@ Redis-backed when Redis is configured, so every instance counts together.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.requests import HTTPConnection
 
@@ -39,6 +40,12 @@ class Abuse:
     limiter: RateLimiter
     settings: Settings
     limits: AbuseLimits = field(default_factory=AbuseLimits)
+    metrics: Any = None  # server.metrics.Metrics: counts refusals per limit
+
+    def _refused(self, limit: Limit, retry_after: float, message: str | None = None) -> RateLimited:
+        if self.metrics is not None:
+            self.metrics.rate_limited.labels(limit.name).inc()
+        return RateLimited(retry_after, message) if message else RateLimited(retry_after)
 
     def client_ip(self, conn: HTTPConnection) -> str:
         return client_ip(conn, self.settings.trusted_proxies)
@@ -49,7 +56,7 @@ class Abuse:
             return
         decision = await self.limiter.take(limit, self.client_ip(conn))
         if not decision.allowed:
-            raise RateLimited(decision.retry_after)
+            raise self._refused(limit, decision.retry_after)
 
     @staticmethod
     def _account(email: str) -> str:
@@ -59,8 +66,10 @@ class Abuse:
         """Refuse sign-ins to an account that failed too often lately (even right ones)."""
         decision = await self.limiter.peek(self.limits.login_failures, self._account(email))
         if not decision.allowed:
-            raise RateLimited(
-                decision.retry_after, "too many failed sign-ins for this account; wait a little"
+            raise self._refused(
+                self.limits.login_failures,
+                decision.retry_after,
+                "too many failed sign-ins for this account; wait a little",
             )
 
     async def login_failed(self, email: str) -> None:

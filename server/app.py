@@ -15,6 +15,7 @@ from server.media import media_routes
 from server.routes import (
     auth,
     catalogue,
+    compliance,
     coop,
     geo,
     health,
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, *, payment_http_client: Any = N
     errors.install(app)
     for module in (health, auth, catalogue, sessions, orders, geo, coop, live, payments):
         app.include_router(module.router)
+    app.include_router(compliance.router)
     app.add_middleware(CaptureRawSend)  # the live fan-out's fast path (server/live/sinks.py)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.include_router(media_routes(lambda: app.state.services))

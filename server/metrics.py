@@ -41,6 +41,12 @@ class Metrics:
             ["kind"],
             registry=self.registry,
         )
+        self.rate_limited = Counter(
+            "farmlive_rate_limited_total",
+            "Requests refused by an abuse limit (server/abuse.py)",
+            ["limit"],
+            registry=self.registry,
+        )
         self.gate_rebuilds = Counter(
             "farmlive_gate_rebuilds_total",
             "Inventory gate rebuilds from SQL",

@@ -123,15 +123,18 @@ async def open_services(
             await upgrade(engine)
         redis = None
         if settings.redis_url:
-            from redis.asyncio import Redis
+            from redis.asyncio import BlockingConnectionPool, Redis
 
-            redis = Redis.from_url(
+            # Blocking: a burst waits (up to 2 s) for a free connection instead of failing.
+            pool = BlockingConnectionPool.from_url(
                 settings.redis_url,
                 socket_timeout=2,
                 socket_connect_timeout=2,
                 health_check_interval=10,
                 max_connections=256,
+                timeout=2,
             )
+            redis = Redis.from_pool(pool)  # the client owns the pool: aclose() closes both
             stack.push_async_callback(redis.aclose)
         secret = secret_of(settings)
         catalogue = SqlCatalogue(engine)
@@ -184,6 +187,7 @@ async def open_services(
                 if redis is not None
                 else MemoryRateLimiter(),
                 settings,
+                metrics=metrics,
             ),
         )
 

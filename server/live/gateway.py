@@ -93,7 +93,8 @@ async def serve_live(websocket: WebSocket, session_id: int, services: Services) 
         await websocket.close(code=1008)  # before accept: the handshake answers 403
         return
     abuse = services.abuse
-    ip = abuse.client_ip(websocket) if abuse is not None else ""
+    peer = websocket.client.host if websocket.client else ""
+    ip = abuse.client_ip(websocket) if abuse is not None else peer
     if abuse is not None:
         try:
             await abuse.check_ip(abuse.limits.ws_connect_ip, websocket)

@@ -21,6 +21,8 @@ from shop.live.hub import LiveHub
 from shop.live.lots import SessionLots
 
 log = logging.getLogger("farmlive.live")
+# How long stop() lets a step in flight finish before cancelling it.
+STOP_GRACE_S = 2.0
 
 Publish = Callable[[int, events.Event], Awaitable[None]]
 
@@ -49,6 +51,7 @@ class StockCoalescer:
         self._not_before: dict[int, float] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self.published = 0  # stock events published by this instance (for tests, metrics)
 
     def mark(self, lot_ids: Iterable[int]) -> None:
@@ -67,9 +70,18 @@ class StockCoalescer:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
+        if task is None:
+            return
+        # Let a step in flight finish first: a query cancelled halfway leaves the database
+        # driver's worker thread answering an event loop that may be closed by then.
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), STOP_GRACE_S)
+        except TimeoutError:
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await asyncio.gather(task, return_exceptions=True)
+        self._stopping = False
 
     @property
     def idle(self) -> bool:
@@ -77,7 +89,7 @@ class StockCoalescer:
         return not self._dirty and not self._pending
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             delay = self._delay()
             if delay is None or delay > 0:
                 try:
@@ -85,6 +97,8 @@ class StockCoalescer:
                 except TimeoutError:
                     pass
             self._wake.clear()
+            if self._stopping:
+                return
             try:
                 await self.step()
             except asyncio.CancelledError:

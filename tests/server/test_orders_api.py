@@ -361,7 +361,14 @@ async def test_another_instance_starting_keeps_holds_in_flight(api: Api) -> None
     services = api.app.state.services
     gate = services.gate
     # A hold reserved by a request whose SQL commit has not happened yet.
-    await gate.reserve(s["lot_id"], "in-flight-order", 10_000, buyer="0912000111", buyer_cap_grams=None, expires_at=None)
+    await gate.reserve(
+        s["lot_id"],
+        "in-flight-order",
+        10_000,
+        buyer="0912000111",
+        buyer_cap_grams=None,
+        expires_at=None,
+    )
     await services.orders.rebuild_all()  # what a second instance does when it starts
     state = await gate.snapshot(s["lot_id"])
     assert (state.held_grams, state.available_grams) == (10_000, 40_000)

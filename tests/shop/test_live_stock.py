@@ -158,3 +158,33 @@ async def test_gate_outage_defers_and_retries(world) -> None:  # type: ignore[no
     await settled(one)
     assert room.stock[7][-1]["stock_grams"] == 42_000
     await one.coalescer.stop()
+
+
+class SlowCatalogue(Catalogue):
+    """A catalogue whose read blocks until the test lets it finish."""
+
+    def __init__(self, *sessions) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*sessions)
+        self.entered = asyncio.Event()
+        self.release = asyncio.Event()
+        self.finished = False
+
+    async def live_sessions(self):  # type: ignore[no-untyped-def]
+        self.entered.set()
+        await self.release.wait()
+        self.finished = True
+        return await super().live_sessions()
+
+
+async def test_stop_lets_a_step_in_flight_finish(world) -> None:  # type: ignore[no-untyped-def]
+    """stop() waits for a read in progress instead of cancelling it halfway (driver threads)."""
+    gate, state, room, _ = world
+    slow = SlowCatalogue(session(7, [LOT]))
+    one = await instance(gate, state, room, slow, "a")  # type: ignore[arg-type]
+    one.coalescer.mark([LOT])
+    await asyncio.wait_for(slow.entered.wait(), 3)
+    stopping = asyncio.create_task(one.coalescer.stop())
+    await asyncio.sleep(0)
+    slow.release.set()
+    await asyncio.wait_for(stopping, 3)
+    assert slow.finished

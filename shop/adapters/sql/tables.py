@@ -220,6 +220,38 @@ payment_events = Table(
     Column("received_at", UTCDateTime, nullable=False),
 )
 
+# Who sold on each live session (e-commerce compliance; shop/compliance.py). One row per
+# session, replaced when staff correct it; the audit log keeps every change.
+session_streamers = Table(
+    "session_streamers",
+    metadata,
+    Column("session_id", Integer, ForeignKey("live_sessions.id"), primary_key=True),
+    Column("full_name", String(100), nullable=False),
+    Column("id_number", String(20), nullable=False),
+    Column("organisation", String(200), nullable=True),
+    Column("phone", String(10), nullable=True),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("recorded_by", Integer, nullable=True),
+)
+
+# Buyers' and viewers' complaints, answered by staff from the inbox.
+complaints = Table(
+    "complaints",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("session_id", Integer, ForeignKey("live_sessions.id"), nullable=True),
+    Column("order_id", String(36), nullable=True),
+    Column("name", String(100), nullable=False),
+    Column("phone", String(10), nullable=False),
+    Column("text", String(2000), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime, nullable=True),
+    Column("resolved_by", Integer, nullable=True),
+    Column("resolution", String(1000), nullable=True),
+    Index("ix_complaints_status", "status", "id"),
+)
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
