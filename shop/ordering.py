@@ -104,6 +104,7 @@ class OrderService:
         self._session_gen: dict[int, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._sync_wakeup = asyncio.Event()
+        self._stopping = asyncio.Event()
         self._epoch: str | None = None
         self._ready = False
         self._rebuild_lock = asyncio.Lock()
@@ -127,11 +128,23 @@ class OrderService:
         ]
 
     async def stop(self) -> None:
+        """Stop the loops between steps (a step cut in half mid-query would leave the SQL
+        connection broken at shutdown); cancel any that overrun a short grace period."""
         await self._writer.stop()
-        for task in self._tasks:
+        self._stopping.set()
+        self._sync_wakeup.set()
+        _, late = await asyncio.wait(self._tasks, timeout=2.0) if self._tasks else ((), ())
+        for task in late:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, but wake at once when the service stops."""
+        try:
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
 
     @property
     def ready(self) -> bool:
@@ -521,11 +534,13 @@ class OrderService:
         """Apply fresh orders from memory at once; every second, sweep up older outbox rows
         (another instance's that died before applying them, or ours from transitions,
         which were applied inline) by reading their orders' current status."""
-        while True:
+        while not self._stopping.is_set():
             try:
                 await asyncio.wait_for(self._sync_wakeup.wait(), timeout=0.5)
             except TimeoutError:
                 pass
+            if self._stopping.is_set():
+                return
             self._sync_wakeup.clear()
             try:
                 if self._fresh:
@@ -543,10 +558,10 @@ class OrderService:
                     await self.drain_outbox(datetime.now(UTC) - timedelta(seconds=5))
             except (GateUnavailable, LotNotLoaded):
                 self._schedule_rebuild()
-                await asyncio.sleep(0.5)
+                await self._pause(0.5)
             except Exception:
                 log.exception("outbox relay failed; retrying")
-                await asyncio.sleep(1)
+                await self._pause(1)
 
     # -- hold expiry ----------------------------------------------------------------
     async def sweep(self) -> list[str]:
@@ -556,8 +571,10 @@ class OrderService:
         return expired
 
     async def _sweep_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self._sweep_interval)
+        while not self._stopping.is_set():
+            await self._pause(self._sweep_interval)
+            if self._stopping.is_set():
+                return
             try:
                 await self.sweep()
             except Exception:
@@ -599,8 +616,10 @@ class OrderService:
 
     async def _epoch_loop(self) -> None:
         """Notice a store that lost its data (restart without AOF, FLUSHALL) and rebuild."""
-        while True:
-            await asyncio.sleep(0.5)
+        while not self._stopping.is_set():
+            await self._pause(0.5)
+            if self._stopping.is_set():
+                return
             try:
                 if await self.gate.epoch() != self._epoch or not self._ready:
                     await self.rebuild_all()
