@@ -12,6 +12,7 @@ from server import errors
 from server.body_limit import BodyLimit
 from server.live.capture import CaptureRawSend
 from server.media import media_routes
+from server.request_log import RequestIds
 from server.routes import (
     auth,
     catalogue,
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None, *, payment_http_client: Any = N
     app.include_router(compliance.router)
     app.add_middleware(CaptureRawSend)  # the live fan-out's fast path (server/live/sinks.py)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestIds)  # outermost: the id covers everything below
     app.include_router(media_routes(lambda: app.state.services))
     pages.install(app, settings)
     return app

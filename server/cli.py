@@ -8,6 +8,7 @@ import getpass
 import sys
 from collections.abc import Sequence
 
+from server.request_log import log_config
 from server.settings import Settings
 
 
@@ -65,6 +66,7 @@ def _serve(settings: Settings, host: str, port: int, demo: bool) -> int:
         host=host,
         port=port,
         log_level=settings.log_level,
+        log_config=log_config(settings.log_level),
         # Browsers ask for permessage-deflate by default; it halves fan-out throughput.
         ws_per_message_deflate=False,
         ws_max_size=settings.live_max_frame_bytes,
@@ -88,6 +90,7 @@ def _relay(settings: Settings, host: str, port: int, cpu: int | None) -> int:
         host=host,
         port=port,
         log_level=settings.log_level,
+        log_config=log_config(settings.log_level),
         proxy_headers=False,
         access_log=False,
     )
