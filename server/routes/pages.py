@@ -63,6 +63,12 @@ async def transparency_page(sid: int) -> FileResponse:
     return _page("minh-bach.html")
 
 
+@router.api_route("/quy-dinh", methods=["GET", "HEAD"], include_in_schema=False)
+async def rules_page() -> FileResponse:
+    """The published livestream rules and the viewers' complaint form."""
+    return _page("quy-dinh.html")
+
+
 @router.api_route("/don-hang/{order_id}", methods=["GET", "HEAD"], include_in_schema=False)
 async def order_page(order_id: str) -> FileResponse:
     return _page("order.html")

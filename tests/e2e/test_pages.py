@@ -623,6 +623,7 @@ def test_every_page_renders_cleanly(browser: Any, demo: Demo, viewport: str) -> 
         "minh-bach-list": ("/minh-bach", None),
         "minh-bach": (f"/minh-bach/{demo.sid}", None),
         "order": (f"/don-hang/{order['id']}?token={order['token']}", None),
+        "quy-dinh": ("/quy-dinh", None),
     }
     for name, (path, login) in pages.items():
         token = demo.token(login) if login else None
@@ -635,3 +636,37 @@ def test_every_page_renders_cleanly(browser: Any, demo: Demo, viewport: str) -> 
             watch.check(WHEP_WAIT)
         finally:
             ctx.close()
+
+
+def test_rules_page_takes_a_complaint_by_keyboard(browser: Any, demo: Demo) -> None:
+    """The published rules show; a viewer files a complaint with the keyboard; staff see it."""
+    ctx, page, watch = open_page(browser, f"{demo.url}/quy-dinh")
+    try:
+        published = httpx.get(f"{demo.url}/api/livestream-rules").json()["vi"]
+        assert page.locator("#rules li").all_inner_texts() == published
+        for field in ("#c-name", "#c-phone", "#c-order", "#c-text"):
+            assert page.locator(f"label[for='{field[1:]}']").count() == 1
+        page.click("#c-submit")
+        assert page.inner_text("#c-error")  # empty form: a clear message, nothing sent
+        page.focus("#c-name")
+        page.keyboard.type("Lê Văn Khiếu")
+        page.keyboard.press("Tab")
+        page.keyboard.type("0977 123 456")
+        page.keyboard.press("Tab")
+        page.keyboard.press("Tab")
+        page.keyboard.type("Thùng vải giao đến bị dập <b>nhiều</b>")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.id") == "c-submit"
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#c-done:not([hidden])")
+        assert "Đã nhận khiếu nại số" in page.inner_text("#c-done")
+        shoot(page, "quy-dinh-sent-phone")
+        watch.check()
+    finally:
+        ctx.close()
+    inbox = httpx.get(
+        f"{demo.url}/api/complaints",
+        headers={"Authorization": f"Bearer {demo.token('admin@farmlive.local')}"},
+    )
+    assert inbox.status_code == 200
+    assert any(c["text"] == "Thùng vải giao đến bị dập <b>nhiều</b>" for c in inbox.json())

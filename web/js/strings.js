@@ -1,6 +1,16 @@
 // UI strings. Vietnamese is the reference; English follows key for key.
 export const STRINGS = {
   vi: {
+    rules_title: "Quy định livestream",
+    complaint_title: "Gửi khiếu nại",
+    complaint_order: "Mã đơn hàng (nếu có)",
+    complaint_text: "Nội dung khiếu nại",
+    complaint_send: "Gửi khiếu nại",
+    complaint_missing: "Vui lòng nhập họ tên, số điện thoại và nội dung.",
+    complaint_invalid: "Thông tin chưa đúng, vui lòng kiểm tra lại.",
+    complaint_slow_down: "Bạn gửi nhiều quá, vui lòng đợi một phút rồi gửi lại.",
+    complaint_done: "Đã nhận khiếu nại số {id}. Ban tổ chức sẽ liên hệ lại với bạn.",
+    rules_link: "Quy định & khiếu nại",
     loading: "Đang tải…",
     live_badge: "TRỰC TIẾP",
     reconnecting: "Mất kết nối, đang kết nối lại…",
@@ -239,6 +249,16 @@ export const STRINGS = {
     done: "Đã xử lý",
   },
   en: {
+    rules_title: "Livestream rules",
+    complaint_title: "Send a complaint",
+    complaint_order: "Order id (if any)",
+    complaint_text: "Your complaint",
+    complaint_send: "Send complaint",
+    complaint_missing: "Please fill in your name, phone number and complaint.",
+    complaint_invalid: "Something is not right; please check and try again.",
+    complaint_slow_down: "Too many complaints from here; please wait a minute.",
+    complaint_done: "Complaint number {id} received. The organisers will contact you.",
+    rules_link: "Rules & complaints",
     loading: "Loading…",
     live_badge: "LIVE",
     reconnecting: "Connection lost, reconnecting…",
