@@ -69,6 +69,12 @@ async def rules_page() -> FileResponse:
     return _page("quy-dinh.html")
 
 
+@router.api_route("/khieu-nai", methods=["GET", "HEAD"], include_in_schema=False)
+async def complaints_page() -> FileResponse:
+    """The staff inbox of viewers' complaints."""
+    return _page("khieu-nai.html")
+
+
 @router.api_route("/don-hang/{order_id}", methods=["GET", "HEAD"], include_in_schema=False)
 async def order_page(order_id: str) -> FileResponse:
     return _page("order.html")

@@ -664,9 +664,21 @@ def test_rules_page_takes_a_complaint_by_keyboard(browser: Any, demo: Demo) -> N
         watch.check()
     finally:
         ctx.close()
-    inbox = httpx.get(
-        f"{demo.url}/api/complaints",
-        headers={"Authorization": f"Bearer {demo.token('admin@farmlive.local')}"},
+    # The moderator finds it in the staff inbox, as text, and resolves it.
+    ctx, page, watch = open_page(
+        browser, f"{demo.url}/khieu-nai", DESKTOP, demo.token("mod@farmlive.local")
     )
-    assert inbox.status_code == 200
-    assert any(c["text"] == "Thùng vải giao đến bị dập <b>nhiều</b>" for c in inbox.json())
+    try:
+        entry = page.locator("li.complaint", has_text="Lê Văn Khiếu").first
+        assert (
+            entry.locator(".complaint-text").inner_text()
+            == "Thùng vải giao đến bị dập <b>nhiều</b>"
+        )
+        assert entry.locator("b").count() == 0
+        entry.locator("textarea").fill("Đã gọi điện, gửi bù 1 thùng")
+        entry.locator("button[type=submit]").click()
+        page.locator("li.complaint.done", has_text="Đã gọi điện").wait_for()
+        shoot(page, "khieu-nai-desktop")
+        watch.check()
+    finally:
+        ctx.close()

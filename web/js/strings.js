@@ -1,6 +1,12 @@
 // UI strings. Vietnamese is the reference; English follows key for key.
 export const STRINGS = {
   vi: {
+    inbox_title: "Hộp khiếu nại",
+    inbox_resolution: "Đã xử lý thế nào",
+    inbox_resolve: "Đánh dấu đã xử lý",
+    inbox_done: "Đã xử lý",
+    inbox_empty: "Chưa có khiếu nại nào.",
+    inbox_forbidden: "Chỉ điều phối viên và quản trị viên xem được hộp khiếu nại.",
     rules_title: "Quy định livestream",
     complaint_title: "Gửi khiếu nại",
     complaint_order: "Mã đơn hàng (nếu có)",
@@ -249,6 +255,12 @@ export const STRINGS = {
     done: "Đã xử lý",
   },
   en: {
+    inbox_title: "Complaints inbox",
+    inbox_resolution: "What was done",
+    inbox_resolve: "Mark as resolved",
+    inbox_done: "Resolved",
+    inbox_empty: "No complaints yet.",
+    inbox_forbidden: "Only moderators and admins can see the complaints inbox.",
     rules_title: "Livestream rules",
     complaint_title: "Send a complaint",
     complaint_order: "Order id (if any)",
