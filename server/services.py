@@ -55,7 +55,6 @@ class Services:
     # The order store's reporting queries (stats, exports); the order path uses `orders`.
     order_reports: SqlOrders | None = None
     redis: Any = None
-    extras: dict[str, Any] = field(default_factory=dict)
     payments: PaymentService | None = None
     # Per-IP rate limits and the login throttle (server/abuse.py).
     abuse: Abuse | None = None

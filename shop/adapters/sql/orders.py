@@ -97,6 +97,15 @@ class SqlOrders:
                 ).scalar_one()
             )
 
+    async def _locked(self, conn: AsyncConnection, order_id: str) -> Order | None:
+        """The order, row-locked until the transaction ends (PostgreSQL; SQLite has one
+        writer anyway and the callers' updates are conditional on the status read)."""
+        query = select(orders).where(orders.c.id == order_id)
+        if self._dialect == "postgresql":
+            query = query.with_for_update()
+        row = (await conn.execute(query)).one_or_none()
+        return None if row is None else _order(row)
+
     # -- the hot path: one transaction for a batch of new orders --------------------
     def _insert_ignore(self, table: Table = orders) -> Any:
         """INSERT that skips rows whose key is already there (both dialects say it alike)."""
@@ -193,13 +202,9 @@ class SqlOrders:
         SoldOut when the lot has no room); moving out of one gives the grams back.
         """
         async with self._engine.begin() as conn:
-            query = select(orders).where(orders.c.id == order_id)
-            if self._dialect == "postgresql":
-                query = query.with_for_update()
-            row = (await conn.execute(query)).one_or_none()
-            if row is None:
+            current = await self._locked(conn, order_id)
+            if current is None:
                 raise NotFound("no such order")
-            current = _order(row)
             if current.status not in allowed_from:
                 return current, False
             was_sold = current.status.value in SOLD_STATUSES
@@ -462,13 +467,9 @@ class SqlOrders:
                 return Applied(None, changed=False, duplicate=True)
             if order_id is None:
                 return Applied(None, changed=False)
-            query = select(orders).where(orders.c.id == order_id)
-            if self._dialect == "postgresql":
-                query = query.with_for_update()
-            row = (await conn.execute(query)).one_or_none()
-            if row is None:
+            current = await self._locked(conn, order_id)
+            if current is None:
                 return Applied(None, changed=False)
-            current = _order(row)
             new_status: OrderStatus | None = None
             refund_due = False
             if (
@@ -565,13 +566,9 @@ class SqlOrders:
                 .where(orders.c.id == order_id, orders.c.payment_ref.is_(None))
                 .values(payment_ref=payment_ref, updated_at=utcnow())
             )
-            query = select(orders).where(orders.c.id == order_id)
-            if self._dialect == "postgresql":
-                query = query.with_for_update()
-            row = (await conn.execute(query)).one_or_none()
-            if row is None:
+            current = await self._locked(conn, order_id)
+            if current is None:
                 raise NotFound("no such order")
-            current = _order(row)
             if current.payment_ref == payment_ref:
                 merged = {**(current.flags or {}), **flags}
                 if merged != current.flags:
