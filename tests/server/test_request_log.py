@@ -23,11 +23,17 @@ async def test_access_line_is_json_without_query_or_body(api: Api, caplog) -> No
     """The access line carries method, path, status and the id, never the query string."""
     caplog.set_level(logging.INFO, logger="farmlive.access")
     r = await api.client.get(
-        "/api/orders/some-id", params={"token": "secret-buyer-token"}, headers={"X-Request-ID": "trace-0001"}
+        "/api/orders/some-id",
+        params={"token": "secret-buyer-token"},
+        headers={"X-Request-ID": "trace-0001"},
     )
     records = [rec for rec in caplog.records if rec.name == "farmlive.access"]
     assert records, "one access line per request"
     line = json.loads(JsonFormatter().format(records[-1]))
-    assert (line["method"], line["path"], line["status"]) == ("GET", "/api/orders/some-id", r.status_code)
+    assert (line["method"], line["path"], line["status"]) == (
+        "GET",
+        "/api/orders/some-id",
+        r.status_code,
+    )
     assert line["request_id"] == "trace-0001"
     assert "secret-buyer-token" not in json.dumps(line)
