@@ -25,7 +25,7 @@ const SALE_NOTES = {
   scheduled: "sale_soon",
   paused: "sale_paused",
   closed: "sale_closed",
-  ended: "session_ended",
+  ended: "live_ended",
 };
 const state = {
   session: null,
@@ -411,7 +411,7 @@ function showDraft(d) {
 /** The overlay's headline and sub-line for what the video is (not) showing now. */
 function overlayKeys() {
   const sale = saleState();
-  if (sale === "ended" && !(media && media.connected)) return ["session_ended", "session_ended_sub"];
+  if (sale === "ended" && !(media && media.connected)) return ["live_ended", "live_ended_sub"];
   if (sale === "scheduled" && !(media && media.connected)) return ["starts_soon", ""];
   if (state.stream === "paused") return ["tech_pause", "tech_pause_sub"];
   if (state.stream === "stopped") return ["stream_stopped", sale === "open" ? "stream_stopped_sub" : ""];
@@ -428,10 +428,10 @@ function renderOverlay() {
   overlay.hidden = !key;
   overlay.classList.toggle("paused", key === "tech_pause");
   overlay.classList.toggle("stopped", key === "stream_stopped");
-  overlay.classList.toggle("ended", key === "session_ended");
+  overlay.classList.toggle("ended", key === "live_ended");
   $("#overlay-text").textContent = key ? t(key) : "";
   $("#overlay-sub").textContent = sub ? t(sub) : "";
-  $("#ended-link").hidden = key !== "session_ended";
+  $("#ended-link").hidden = key !== "live_ended";
   renderCountdown(key === "starts_soon");
   $("#unmute").hidden = !(media && media.connected && video.muted);
   const audio = $("#audio-only");
