@@ -183,6 +183,7 @@ def test_viewer_page_weight_is_within_budget() -> None:
     files = _viewer_files()
     names = {p.name for p in files}
     assert {"viewer.js", "app.css", "order-sheet.js", "media.js", "i18n.js"} <= names
+    assert {"viewer.css", "calendar.js"} <= names
     total = sum(p.stat().st_size for p in files) + (WEB_DIR / "live.html").stat().st_size
     assert total <= VIEWER_BUDGET, f"{total} bytes: {sorted(names)}"
 

@@ -254,9 +254,9 @@ export const STRINGS = {
     chat_slow: "Bạn nhắn hơi nhanh, đợi một chút nhé.",
     done: "Đã xử lý",
     // viewer page, issue 13
-    sale_soon: "Chưa mở bán — bạn vẫn xem và trò chuyện được.",
-    sale_paused: "Tạm dừng bán. Người bán sẽ mở lại; lúc này chưa nhận đơn.",
-    sale_closed: "Đã đóng bán. Cảm ơn bạn đã theo dõi!",
+    sale_soon: "Chưa mở bán. Mời bạn xem và trò chuyện.",
+    sale_paused: "Tạm dừng bán — chưa nhận đơn lúc này.",
+    sale_closed: "Đã đóng bán. Cảm ơn bạn!",
     live_ended: "Phiên livestream đã kết thúc",
     live_ended_sub: "Không nhận thêm đơn. Cảm ơn bạn đã theo dõi!",
     see_results: "Xem kết quả phiên",
@@ -275,7 +275,7 @@ export const STRINGS = {
     stream_stopped: "Người bán đã dừng phát",
     stream_stopped_sub: "Bạn vẫn đặt mua được bình thường.",
     next_photo: "Ảnh tiếp theo",
-    per_pack: "/ thùng {weight}",
+    per_pack: "/ {weight}",
     err_sale_paused: "Tạm dừng bán: đơn chưa được gửi. Vui lòng đợi người bán mở lại rồi đặt.",
   },
   en: {
@@ -532,9 +532,9 @@ export const STRINGS = {
     chat_slow: "A little too fast: wait a moment.",
     done: "Handled",
     // viewer page, issue 13
-    sale_soon: "Not on sale yet: you can watch and chat.",
-    sale_paused: "Sale paused. The seller will reopen it; no orders just now.",
-    sale_closed: "The sale is closed. Thank you for watching!",
+    sale_soon: "Not on sale yet. Watch and chat.",
+    sale_paused: "Sale paused — no orders just now.",
+    sale_closed: "Sale closed. Thank you!",
     live_ended: "This live session has ended",
     live_ended_sub: "No more orders are taken. Thank you for watching!",
     see_results: "See the session's results",
@@ -553,7 +553,7 @@ export const STRINGS = {
     stream_stopped: "The seller stopped the broadcast",
     stream_stopped_sub: "Ordering still works as usual.",
     next_photo: "Next photo",
-    per_pack: "per {weight} box",
+    per_pack: "/ {weight}",
     err_sale_paused: "Sale paused: the order was not sent. Please wait for the seller to reopen it.",
   },
 };

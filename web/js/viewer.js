@@ -435,6 +435,8 @@ function renderOverlay() {
   renderCountdown(key === "starts_soon");
   $("#unmute").hidden = !(media && media.connected && video.muted);
   const audio = $("#audio-only");
+  // Before the start and after the end there is nothing to listen to: room for the clock.
+  audio.hidden = key === "starts_soon" || key === "live_ended";
   audio.setAttribute("aria-pressed", String(audioOnly));
   audio.textContent = audioOnly ? t("show_video") : t("audio_only");
 }
