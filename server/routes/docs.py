@@ -1,4 +1,4 @@
-"""/api/docs: Swagger UI served from the `swagger-ui-bundle` wheel instead of a CDN.
+"""/api/docs: Swagger UI served from the `fastapi-offline` wheel's files instead of a CDN.
 
 FastAPI's built-in page loads its script and CSS from jsDelivr and starts Swagger UI with an
 inline script; here the page is a static file (web/api-docs.html) whose starter script lives
@@ -10,18 +10,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import fastapi_offline
 from fastapi import APIRouter, FastAPI, HTTPException
 from fastapi.responses import FileResponse
-from swagger_ui_bundle import swagger_ui_path
 
 router = APIRouter(include_in_schema=False)
 
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
-# Only what the page loads; the wheel also holds source maps and a demo page.
+# Only its static files are used (Swagger UI 5, which reads OpenAPI 3.1), not its app class:
+# that one starts Swagger UI with an inline script, which the CSP refuses.
+_BUNDLE = Path(fastapi_offline.__file__).resolve().parent / "static"
+# Only what the page loads; the wheel also holds ReDoc, which we do not serve.
 _ASSETS = {
     "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
     "swagger-ui.css": "text/css; charset=utf-8",
-    "favicon-32x32.png": "image/png",
+    "favicon.png": "image/png",
 }
 
 
@@ -41,7 +44,7 @@ async def api_docs_asset(name: str) -> FileResponse:
         raise HTTPException(404)
     # The wheel is pinned, so a file's content only changes with an upgrade: cache a day.
     return FileResponse(
-        Path(str(swagger_ui_path)) / name,
+        _BUNDLE / name,
         media_type=media_type,
         headers={"Cache-Control": "public, max-age=86400"},
     )

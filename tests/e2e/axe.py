@@ -43,8 +43,7 @@ def axe_violations(page: Any, *, exclude: tuple[str, ...] = ()) -> list[dict[str
 
 def describe(violations: list[dict[str, Any]]) -> str:
     return "\n".join(
-        f"  [{v['impact']}] {v['id']}: {v['help']} -> {', '.join(v['targets'])}"
-        for v in violations
+        f"  [{v['impact']}] {v['id']}: {v['help']} -> {', '.join(v['targets'])}" for v in violations
     )
 
 

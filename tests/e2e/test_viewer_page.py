@@ -594,3 +594,35 @@ def test_public_pages_have_no_serious_axe_violations(
             watch.check(WHEP_WAIT)
         finally:
             ctx.close()
+
+
+def test_api_docs_render_offline_under_their_csp(
+    browser: Any,  # noqa: F811
+    demo: Demo,
+) -> None:
+    """/api/docs draws every operation with the network cut off beyond this server, and the
+    browser reports no CSP violation or error while doing it."""
+    outside: list[str] = []
+
+    def only_here(route: Any) -> None:
+        if route.request.url.startswith(demo.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort("internetdisconnected")
+
+    for size in (SMALL_PHONE, DESKTOP):
+        context = browser.new_context(viewport=size)
+        context.route("**/*", only_here)
+        page = context.new_page()
+        watch = Watch(page)
+        try:
+            page.goto(f"{demo.url}/api/docs")
+            page.wait_for_selector(".opblock", timeout=15_000)
+            assert page.locator(".opblock").count() > 20
+            assert "farmlive" in page.inner_text(".info")
+            shoot(page, f"api-docs-{size['width']}", full_page=False)
+            watch.check()
+            assert outside == []
+        finally:
+            context.close()
