@@ -236,6 +236,24 @@ def test_phone_sees_video_tonnage_offer_and_order_bar_without_scrolling(
         assert cls <= 0.1, f"cumulative layout shift {cls:.3f} at 1280 px"
     finally:
         context.close()
+    # In English every string is swapped in after the HTML's Vietnamese: still no jumps.
+    context = browser.new_context(viewport=SMALL_PHONE, locale="en-US")
+    context.add_init_script("localStorage.setItem('farmlive.lang', 'en')")
+    context.add_init_script(CLS_OBSERVER)
+    page = context.new_page()
+    try:
+        page.goto(f"{demo.url}/live/{demo.sid}")
+        page.wait_for_selector("body[data-ready='1']", state="attached", timeout=15_000)
+        page.wait_for_function("() => document.querySelector('#offer-price').textContent !== ''")
+        for sel in ("#video", "#counter-line", "#offer-price", "#buy"):
+            in_viewport(page, sel)
+        assert page.inner_text("#buy") == "Buy now"
+        page.wait_for_timeout(500)
+        shoot(page, "viewer-360x640-en", full_page=False)
+        cls = page.evaluate("window.__cls")
+        assert cls <= 0.1, f"cumulative layout shift {cls:.3f} in English"
+    finally:
+        context.close()
 
 
 def read_ics(download: Any, tmp_path: Path) -> bytes:
