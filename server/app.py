@@ -18,6 +18,7 @@ from server.routes import (
     catalogue,
     compliance,
     coop,
+    docs,
     geo,
     health,
     live,
@@ -44,7 +45,7 @@ def create_app(settings: Settings | None = None, *, payment_http_client: Any = N
         title="farmlive",
         version="0.1.0",
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # server/routes/docs.py serves it from a wheel, offline
         openapi_url="/api/openapi.json",
         redoc_url=None,
     )
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, *, payment_http_client: Any = N
     for module in (health, auth, catalogue, sessions, orders, geo, coop, live, payments):
         app.include_router(module.router)
     app.include_router(compliance.router)
+    docs.install(app)
     app.add_middleware(CaptureRawSend)  # the live fan-out's fast path (server/live/sinks.py)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIds)  # outermost: the id covers everything below

@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# FastAPI's Swagger UI needs inline script and a CDN; it gets the other headers only.
+# Swagger UI (server/routes/docs.py) runs from our own files but sets style attributes from
+# React: its page alone may use inline styles; scripts stay 'self' only.
 _DOCS_PREFIXES = ("/api/docs",)
 # A Host header is echoed into connect-src only when it looks like a host[:port].
 _HOST = re.compile(r"^[A-Za-z0-9.\-\[\]:]{1,255}$")
@@ -35,7 +36,7 @@ class SecurityHeaders:
         self.app = app
         self.connect_origins = tuple(dict.fromkeys(o for o in connect_origins if o))
 
-    def csp(self, host: str | None) -> str:
+    def csp(self, host: str | None, *, inline_styles: bool = False) -> str:
         connect = ["'self'"]
         if host and _HOST.match(host):
             # Older engines do not let 'self' cover ws:/wss:; name them explicitly.
@@ -47,7 +48,7 @@ class SecurityHeaders:
             (
                 "default-src 'self'",
                 "script-src 'self'",
-                "style-src 'self'",
+                "style-src 'self' 'unsafe-inline'" if inline_styles else "style-src 'self'",
                 "img-src 'self' data: blob:",
                 "media-src 'self' blob:",
                 "font-src 'self'",
@@ -71,8 +72,8 @@ class SecurityHeaders:
             (b"x-frame-options", b"DENY"),
             (b"permissions-policy", b"camera=(self), microphone=(self), geolocation=()"),
         ]
-        if not path.startswith(_DOCS_PREFIXES):
-            extra.append((b"content-security-policy", self.csp(host).encode("latin-1")))
+        policy = self.csp(host, inline_styles=path.startswith(_DOCS_PREFIXES))
+        extra.append((b"content-security-policy", policy.encode("latin-1")))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

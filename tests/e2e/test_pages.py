@@ -455,6 +455,7 @@ def test_chat_text_comment_orders_and_moderation(browser: Any, demo: Demo) -> No
             "pay": "cod",
         }
         a.evaluate(f"() => localStorage.setItem('farmlive.buyer', {json.dumps(json.dumps(saved))})")
+        a.click("#chat-toggle")  # on a phone the chat is a panel, one tap away
         a.fill("#name-input", "Bác Tư")
         a.click("#name-form button[type=submit]")
         a.fill("#chat-input", XSS)

@@ -39,11 +39,35 @@ async def test_pages_are_html_with_strict_security_headers(api: Api) -> None:
 
 
 async def test_api_answers_keep_their_headers_and_docs_keep_working(api: Api) -> None:
-    """API JSON gets nosniff too; the Swagger page is spared the CSP it cannot live with."""
+    """API JSON gets nosniff too; the Swagger page gets a CSP with scripts from 'self' only."""
     r = await api.client.get("/api/sessions")
     assert r.headers["x-content-type-options"] == "nosniff"
     docs = await api.client.get("/api/docs")
-    assert docs.status_code == 200 and "content-security-policy" not in docs.headers
+    assert docs.status_code == 200 and docs.headers["content-type"].startswith("text/html")
+    csp = docs.headers["content-security-policy"]
+    assert "script-src 'self';" in csp and "default-src 'self'" in csp
+    assert "frame-ancestors 'none'" in csp
+
+
+async def test_api_docs_work_offline(api: Api) -> None:
+    """The docs page names no outside URL, has no inline script, and every asset answers 200."""
+    text = (await api.client.get("/api/docs")).text
+    assert "http://" not in text and "https://" not in text and "//cdn" not in text
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text)
+    refs = re.findall(r'(?:src|href)="([^"]+)"', text)
+    assert any(r.endswith("swagger-ui-bundle.js") for r in refs)
+    assert any(r.endswith("swagger-ui.css") for r in refs)
+    for ref in refs:
+        assert ref.startswith("/") and not ref.startswith("//"), ref
+        asset = await api.client.get(ref)
+        assert asset.status_code == 200, ref
+        assert len(asset.content) > 100, ref
+    starter = (await api.client.get("/static/js/api-docs.js")).text
+    assert "/api/openapi.json" in text and "validatorUrl: null" in starter
+    assert (await api.client.get("/api/openapi.json")).status_code == 200
+    # Only the files the page loads: not the wheel's other files.
+    assert (await api.client.get("/api/docs/assets/redoc.standalone.js")).status_code == 404
+    assert (await api.client.get("/api/docs/assets/..%2F..%2F__init__.py")).status_code == 404
 
 
 async def test_static_files_are_served_and_compressed(api: Api) -> None:
@@ -159,6 +183,7 @@ def test_viewer_page_weight_is_within_budget() -> None:
     files = _viewer_files()
     names = {p.name for p in files}
     assert {"viewer.js", "app.css", "order-sheet.js", "media.js", "i18n.js"} <= names
+    assert {"viewer.css", "calendar.js"} <= names
     total = sum(p.stat().st_size for p in files) + (WEB_DIR / "live.html").stat().st_size
     assert total <= VIEWER_BUDGET, f"{total} bytes: {sorted(names)}"
 
