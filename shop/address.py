@@ -94,7 +94,7 @@ def normalize_address(province: str, ward: str, street: str, typed: str | None =
     `converted` when the official table gives that very ward.
     """
     province = clean_text(province, max_chars=_MAX_NAME_CHARS, max_bytes=400, field="province")
-    ward = clean_text(ward, max_chars=_MAX_TYPED_CHARS, max_bytes=1200, field="ward")
+    ward = clean_text(ward, max_chars=_MAX_NAME_CHARS, max_bytes=400, field="ward")
     street = clean_text(street, max_chars=_MAX_STREET_CHARS, max_bytes=800, field="street")
     address = replace(resolve(province, ward).address, typed="")
     if not (_is_official_province(province, address) and _is_official_ward(ward, address)):
