@@ -229,11 +229,15 @@ def _address(found: Unit, ward: Unit, how: str, typed: str) -> Address:
     return Address(found.code, province_name(found), ward.code, ward.name, "", how, typed)
 
 
-def _unrecognised(found: Unit, ward_text: str, typed: str, codes: list[int] | tuple[()]) -> Resolution:
+def _unrecognised(
+    found: Unit, ward_text: str, typed: str, codes: list[int] | tuple[()]
+) -> Resolution:
     d = divisions()
     picked = [c for c in dict.fromkeys(codes) if d.wards[c].parent == found.code]
     candidates = tuple((c, d.wards[c].name) for c in picked[:_MAX_CANDIDATES])
-    address = Address(found.code, province_name(found), None, ward_text, "", Match.UNRECOGNISED, typed)
+    address = Address(
+        found.code, province_name(found), None, ward_text, "", Match.UNRECOGNISED, typed
+    )
     return Resolution(address, candidates)
 
 
@@ -333,5 +337,3 @@ def _province_keys() -> dict[str, int]:
 @functools.cache
 def _old_province_keys() -> dict[str, int]:
     return {unit.key: code for code, unit in divisions().old_provinces.items()}
-
-

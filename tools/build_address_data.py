@@ -43,12 +43,8 @@ def build() -> dict[str, object]:
             "table": ward_table.SOURCE,
             "effective": ward_table.EFFECTIVE_DATE,
         },
-        "provinces": [
-            [p.code.value, _name(p.name), p.codename] for p in Province.iter_all()
-        ],
-        "wards": [
-            [w.code.value, _name(w.name), w.province_code.value] for w in Ward.iter_all()
-        ],
+        "provinces": [[p.code.value, _name(p.name), p.codename] for p in Province.iter_all()],
+        "wards": [[w.code.value, _name(w.name), w.province_code.value] for w in Ward.iter_all()],
         "old_provinces": [
             [
                 p.code.value,

@@ -29,13 +29,16 @@ async def test_convert_single_split_and_unknown(api: Api) -> None:
     assert r.json()["ward"] == {"code": 6187, "name": "Phường Kỳ Lừa"}
     split = (
         await api.client.get(
-            "/api/geo/convert", params={"address": "xa viet hung, h. dong anh", "province": "Hà Nội"}
+            "/api/geo/convert",
+            params={"address": "xa viet hung, h. dong anh", "province": "Hà Nội"},
         )
     ).json()
     assert split["match"] == "unrecognised" and split["ward"] is None
     assert {c["name"] for c in split["candidates"]} == {"Xã Đông Anh", "Xã Thư Lâm"}
     assert split["province"]["code"] == 1
-    unknown = (await api.client.get("/api/geo/convert", params={"address": "Xã Nào Đó, Atlantis"})).json()
+    unknown = (
+        await api.client.get("/api/geo/convert", params={"address": "Xã Nào Đó, Atlantis"})
+    ).json()
     assert unknown["match"] == "unrecognised" and unknown["province"] is None
     assert (await api.client.get("/api/geo/convert")).status_code == 422
 
@@ -65,7 +68,9 @@ async def test_order_records_typed_text_and_how_it_resolved(api: Api) -> None:
         await api.client.get(f"/api/cooperatives/{s['coop_id']}/orders", headers=api.auth("coop"))
     ).json()
     assert staff[0]["buyer"]["address"] == address
-    r = await api.client.get(f"/api/cooperatives/{s['coop_id']}/orders.csv", headers=api.auth("coop"))
+    r = await api.client.get(
+        f"/api/cooperatives/{s['coop_id']}/orders.csv", headers=api.auth("coop")
+    )
     rows = list(csv.reader(io.StringIO(r.text.lstrip("\ufeff"))))
     record = dict(zip(rows[0], rows[1], strict=True))
     assert (record["ward"], record["ward_code"], record["address_match"]) == (
@@ -92,7 +97,11 @@ async def test_picked_candidate_keeps_the_old_line(api: Api) -> None:
     assert (address["ward"], address["ward_code"], address["match"]) == ("Xã Thư Lâm", 475, "exact")
     assert address["typed"] == "Xã Việt Hùng, Huyện Đông Anh, Hà Nội"
     # A split commune typed straight into the order is kept as typed, with no ward code.
-    body["buyer"]["address"] = {"province": "Hà Nội", "ward": "Xã Việt Hùng, Huyện Đông Anh", "street": "x"}
+    body["buyer"]["address"] = {
+        "province": "Hà Nội",
+        "ward": "Xã Việt Hùng, Huyện Đông Anh",
+        "street": "x",
+    }
     kept = await api.client.post(f"/api/sessions/{s['sid']}/orders", json=body, headers=key())
     address = kept.json()["buyer"]["address"]
     assert (address["ward_code"], address["match"]) == (None, "unrecognised")

@@ -11,8 +11,8 @@ from shop.address import (
     find_province,
     normalize_address,
     province_name,
-    resolve,
     provinces,
+    resolve,
     wards,
 )
 from shop.errors import InvalidInput
@@ -102,7 +102,7 @@ def test_old_three_level_address_converts() -> None:
 
 
 def test_names_older_than_the_table_are_only_offered() -> None:
-    """"Thị trấn Chũ" (a phường since early 2025, not in the table) is offered, not taken."""
+    """ "Thị trấn Chũ" (a phường since early 2025, not in the table) is offered, not taken."""
     found = resolve("Bắc Giang", "Thị trấn Chũ, huyện Lục Ngạn")
     assert found.address.ward_code is None
     assert found.address.match == Match.UNRECOGNISED

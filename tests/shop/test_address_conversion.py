@@ -23,7 +23,16 @@ _SHORT_DISTRICT = {"huyen": "H.", "quan": "Q.", "thixa": "TX", "thanhpho": "Tp."
 
 
 def _bare(name: str) -> str:
-    for prefix in ("Thị trấn ", "Phường ", "Xã ", "Thành phố ", "Thành Phố ", "Thị xã ", "Huyện ", "Quận "):
+    for prefix in (
+        "Thị trấn ",
+        "Phường ",
+        "Xã ",
+        "Thành phố ",
+        "Thành Phố ",
+        "Thị xã ",
+        "Huyện ",
+        "Quận ",
+    ):
         if name.startswith(prefix):
             return name[len(prefix) :]
     return name
@@ -48,7 +57,11 @@ def _variants(i: int, province: Unit, district: Unit, ward: OldWard) -> tuple[st
         text += f"{_SHORT_DISTRICT[district.kind]} {_bare(district.name)}"
         return short, text, True
     if i % 3 == 1:  # no diacritics, no prefixes: "viet hung, dong anh", "ha noi"
-        return " ".join(words(short)), f"{' '.join(words(_bare(commune.name)))}, {' '.join(words(_bare(district.name)))}", False
+        return (
+            " ".join(words(short)),
+            f"{' '.join(words(_bare(commune.name)))}, {' '.join(words(_bare(district.name)))}",
+            False,
+        )
     return province.name, f"{commune.name.lower()}, {district.name.upper()}", True
 
 
@@ -59,7 +72,8 @@ def _twins(district: Unit, ward: OldWard, marks: bool) -> bool:
     same = [
         w
         for w in d.old_wards.get((province, ward.unit.key), ())
-        if w.unit.parent == district.code and w is not ward
+        if w.unit.parent == district.code
+        and w is not ward
         and (not marks or w.unit.exact == ward.unit.exact)
     ]
     return bool(same)
