@@ -96,18 +96,24 @@ def normalize_address(province: str, ward: str, street: str, typed: str | None =
     province = clean_text(province, max_chars=_MAX_NAME_CHARS, max_bytes=400, field="province")
     ward = clean_text(ward, max_chars=_MAX_NAME_CHARS, max_bytes=400, field="ward")
     street = clean_text(street, max_chars=_MAX_STREET_CHARS, max_bytes=800, field="street")
-    address = replace(resolve(province, ward).address, typed="")
-    if not (_is_official_province(province, address) and _is_official_ward(ward, address)):
-        address = replace(address, typed=f"{ward}, {province}")
     if typed:
         typed = clean_text(
             typed, max_chars=_MAX_TYPED_CHARS, max_bytes=1200, field="typed", required=False
         )
+    return replace(_normalized(province, ward, typed or ""), street=street)
+
+
+@functools.lru_cache(maxsize=8192)
+def _normalized(province: str, ward: str, typed: str) -> Address:
+    # Cached whole: the same few spellings arrive thousands of times during a sale.
+    address = replace(resolve(province, ward).address, typed="")
+    if not (_is_official_province(province, address) and _is_official_ward(ward, address)):
+        address = replace(address, typed=f"{ward}, {province}")
     if typed and address.ward_code is not None:
         old = convert_old_address(typed, province).address
         same = old.match == Match.CONVERTED and old.ward_code == address.ward_code
         address = replace(address, typed=typed, match=Match.CONVERTED if same else address.match)
-    return replace(address, street=street)
+    return address
 
 
 @functools.lru_cache(maxsize=8192)

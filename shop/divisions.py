@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 
+from shop.text import fold
+
 # Administrative prefixes as buyers write them, folded to ASCII words, and the kind they
 # mean. Longest first: "thi tran" before "t".
 WARD_PREFIXES: tuple[tuple[tuple[str, ...], str], ...] = (
@@ -96,7 +98,7 @@ class Name:
 def words(text: str) -> list[str]:
     """ASCII words of `text`, numbers without leading zeros ("Phường 01" = "Phường 1")."""
     out = []
-    for word in re.sub(r"[^a-z0-9]+", " ", _fold(text)).split():
+    for word in re.sub(r"[^a-z0-9]+", " ", fold(text)).split():
         out.append(str(int(word)) if word.isdigit() else word)
     return out
 
@@ -169,12 +171,6 @@ _SPELLED = {
     ("quan",): ("quận",),
     ("tinh",): ("tỉnh",),
 }
-
-
-def _fold(text: str) -> str:
-    from shop.text import fold
-
-    return fold(text)
 
 
 # Official names start with one of these (the data's own spelling, one "Thành Phố" included).

@@ -56,7 +56,13 @@ class Demo:
         return str(r.json()["access_token"])
 
     def order(
-        self, name: str, phone: str, code: str = "VL5", qty: int = 1, method: str = "cod"
+        self,
+        name: str,
+        phone: str,
+        code: str = "VL5",
+        qty: int = 1,
+        method: str = "cod",
+        address: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         body = {
             "offer_id": self.offers[code],
@@ -64,7 +70,8 @@ class Demo:
             "buyer": {
                 "name": name,
                 "phone": phone,
-                "address": {"province": "Bắc Ninh", "ward": "Phường Chũ", "street": "Thôn 1"},
+                "address": address
+                or {"province": "Bắc Ninh", "ward": "Phường Chũ", "street": "Thôn 1"},
             },
             "payment_method": method,
         }
@@ -502,6 +509,8 @@ def test_chat_text_comment_orders_and_moderation(browser: Any, demo: Demo) -> No
 def test_coop_dashboard_confirms_and_exports(browser: Any, demo: Demo, tmp_path: Path) -> None:
     """The coop signs in, sees today's orders and the chart, confirms a COD order, exports CSV."""
     placed = demo.order("Phạm Thị Dung", "0911222333", "VL10", 1)
+    old = {"province": "Lạng Sơn", "ward": "Phường Hoàng Văn Thụ, TP Lạng Sơn", "street": "Số 5"}
+    converted = demo.order("Lò Văn Sáu", "0911222444", "VL5", 1, address=old)
     context = browser.new_context(viewport=DESKTOP, accept_downloads=True)
     page = context.new_page()
     watch = Watch(page)
@@ -514,6 +523,10 @@ def test_coop_dashboard_confirms_and_exports(browser: Any, demo: Demo, tmp_path:
         assert page.inner_text("#coop-name") == "HTX Vải thiều Lục Ngạn"
         row = page.locator(f"#orders tr[data-id='{placed['id']}']")
         assert "Phạm Thị Dung" in row.inner_text() and "480.000 ₫" in row.inner_text()
+        # An old address: the new ward, and what the buyer typed beside it.
+        moved = page.locator(f"#orders tr[data-id='{converted['id']}']").inner_text()
+        assert "Phường Kỳ Lừa, Lạng Sơn" in moved
+        assert "Khách ghi: “Phường Hoàng Văn Thụ, TP Lạng Sơn, Lạng Sơn”" in moved
         assert page.locator("#chart svg path.chart-line").count() == 1
         assert "60 tấn" in page.inner_text("#lots")  # stock, formatted the Vietnamese way
         row.get_by_role("button", name="Đã gọi xác nhận").click()
