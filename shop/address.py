@@ -19,6 +19,7 @@ An unknown province is refused (an order must reach a province at least).
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from shop.divisions import (
@@ -225,7 +226,7 @@ def _resolve_parts(found: Unit, scope: frozenset[int], parts: list[str], typed: 
         return Resolution(_address(found, ward, how, ""))
     if not successors:
         # Nothing matched exactly: offer what the bare letters would give, never take it.
-        loose = [_loose(r) for r in readings]
+        loose = tuple(_loose(r) for r in readings)
         successors = [w.code for w in _new_wards(found.code, loose)]
         successors += [c for o in _old_wards(scope, loose) for c in o.successors]
     return _unrecognised(found, commune if district is None else typed, typed, successors)
@@ -271,7 +272,7 @@ def _loose(reading: Name) -> Name:
     return Name(None, reading.key, None)
 
 
-def _new_wards(province_code: int, readings: list[Name]) -> list[Unit]:
+def _new_wards(province_code: int, readings: Sequence[Name]) -> list[Unit]:
     d = divisions()
     found = [
         w for r in readings for w in d.ward_keys.get((province_code, r.key), ()) if _agrees(w, r)
@@ -279,7 +280,7 @@ def _new_wards(province_code: int, readings: list[Name]) -> list[Unit]:
     return list(dict.fromkeys(found))
 
 
-def _old_wards(scope: frozenset[int], readings: list[Name]) -> list[OldWard]:
+def _old_wards(scope: frozenset[int], readings: Sequence[Name]) -> list[OldWard]:
     d = divisions()
     found = [
         w
@@ -291,21 +292,23 @@ def _old_wards(scope: frozenset[int], readings: list[Name]) -> list[OldWard]:
     return list(dict.fromkeys(found))
 
 
-def _districts(scope: frozenset[int], text: str) -> set[int]:
+@functools.lru_cache(maxsize=4096)
+def _districts(scope: frozenset[int], text: str) -> frozenset[int]:
     d = divisions()
-    return {
+    return frozenset(
         u.code
         for r in parse_name(text, DISTRICT_PREFIXES)
         for p in scope
         for u in d.old_districts.get((p, r.key), ())
         if _agrees(u, r)
-    }
+    )
 
 
 def _district_last(scope: frozenset[int], parts: list[str]) -> bool:
     return len(parts) == 2 and bool(_districts(scope, parts[-1]))
 
 
+@functools.lru_cache(maxsize=4096)
 def _is_province(text: str) -> bool:
     try:
         find_province(text)

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 
 from shop.text import fold
@@ -103,7 +103,8 @@ def words(text: str) -> list[str]:
     return out
 
 
-def parse_name(text: str, prefixes: tuple[tuple[tuple[str, ...], str], ...]) -> list[Name]:
+@lru_cache(maxsize=16384)
+def parse_name(text: str, prefixes: tuple[tuple[tuple[str, ...], str], ...]) -> tuple[Name, ...]:
     """Readings of a typed name: without a prefix, and with one if it starts with one.
 
     "Xã Việt Hùng" reads as kind "xa", key "viethung"; "xa bang" (no diacritics) could be a
@@ -114,7 +115,7 @@ def parse_name(text: str, prefixes: tuple[tuple[tuple[str, ...], str], ...]) -> 
     glued = _GLUED.match(folded[0]) if folded else None
     if glued and len(folded) == 1:
         kind = dict((p[0], k) for p, k in prefixes if len(p) == 1).get(glued.group(1))
-        return [Name(kind, str(int(glued.group(2))), None)] if kind else []
+        return (Name(kind, str(int(glued.group(2))), None),) if kind else ()
     marks = not text.isascii()
     readings = [_reading(None, folded, raw, marks)]
     for prefix, kind in prefixes:
@@ -123,7 +124,7 @@ def parse_name(text: str, prefixes: tuple[tuple[tuple[str, ...], str], ...]) -> 
             rest = raw[n:] if len(raw) == len(folded) else []
             readings.insert(0, _reading(kind, folded[n:], rest, marks))
             break
-    return [r for r in readings if r.key]
+    return tuple(r for r in readings if r.key)
 
 
 def exact_form(text: str) -> str:
