@@ -440,6 +440,7 @@ export function initOrderSheet({ sid, session, config, onOrdered }) {
     btn.addEventListener("click", () => dialog.close());
   }
   window.addEventListener("langchange", () => {
+    $("#old-toggle").textContent = t($("#old-box").hidden ? "old_toggle" : "old_toggle_close");
     if (dialog.open && !form.hidden) fillOffers(Number(f.offer.value));
   });
 
