@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -29,6 +30,7 @@ from server.routes import (
 )
 from server.services import open_services
 from server.settings import Settings
+from shop.divisions import divisions
 
 
 def create_app(settings: Settings | None = None, *, payment_http_client: Any = None) -> FastAPI:
@@ -37,6 +39,9 @@ def create_app(settings: Settings | None = None, *, payment_http_client: Any = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Index the address data (about half a second, once per process) before the first
+        # buyer's order needs it, in a thread so the loop stays free.
+        await asyncio.to_thread(divisions)
         async with open_services(settings, payment_http_client=payment_http_client) as services:
             app.state.services = services
             yield

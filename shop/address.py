@@ -1,24 +1,40 @@
 """Delivery addresses after the 2025 reform: street/hamlet + ward/commune + province (34 of them).
 
-Names are matched diacritics-insensitively, with or without "Tỉnh", "Thành phố", "Phường",
-"Xã" prefixes. Buyers still type pre-reform provinces ("Bắc Giang"); those are converted to
-the province that absorbed them. An unknown ward is kept as typed (ward_code None) so an
-order is never lost over a spelling; an unknown province is refused.
+Buyers type new names ("Phường Chũ", "Bắc Ninh"), codes, or the address they have written
+for years ("Xã Việt Hùng, Huyện Đông Anh, Hà Nội"). Resolution, in order of trust:
+
+- `exact`: a 2025 ward named (or coded) as typed, and no pre-reform commune of that name in
+  scope that went elsewhere;
+- `converted`: a pre-reform commune (named with its district, or alone when unique) whose
+  official successor, per the government's old-to-new table, is one single ward;
+- `unrecognised`: anything else. A commune split between several wards, two places that
+  fold to the same letters, an unknown name: `ward_code` stays None, the typed text is kept
+  and the successors are offered as `candidates` for the buyer (or staff) to pick.
+
+Nothing is ever matched by similar spelling: keys are the letters without diacritics, and
+when the buyer typed diacritics those must agree too ("Việt Hùng" is not "Việt Hưng").
+An unknown province is refused (an order must reach a province at least).
 """
 
 from __future__ import annotations
 
 import functools
-import re
-import unicodedata
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import cache
 
-from vietnam_provinces import Province, Ward
-
+from shop.divisions import (
+    DISTRICT_PREFIXES,
+    PROVINCE_PREFIXES,
+    WARD_PREFIXES,
+    Name,
+    OldWard,
+    Unit,
+    divisions,
+    parse_name,
+    words,
+)
 from shop.errors import InvalidInput
-from shop.text import clean_text, fold
+from shop.text import clean_text
 
 
 class InvalidProvince(InvalidInput):
@@ -27,185 +43,306 @@ class InvalidProvince(InvalidInput):
     code = "invalid_province"
 
 
+class Match:
+    EXACT = "exact"
+    CONVERTED = "converted"
+    UNRECOGNISED = "unrecognised"
+
+
 @dataclass(frozen=True, slots=True)
 class Address:
-    """A normalised delivery address; `ward_code` is None when the ward was not recognised."""
+    """A normalised delivery address; `ward_code` is None when the ward was not recognised.
+
+    `typed` is the buyer's own text for the ward/commune (and district, province) when it
+    differs from the official names; `match` says how `ward_code` was found.
+    """
 
     province_code: int
     province_name: str
     ward_code: int | None
     ward_name: str
     street: str
-
-
-# Resolution 202/2025/QH15 (effective 1 July 2025): pre-reform provinces -> the new province
-# code that absorbed them. vietnam_provinces 2025.x only ships the new divisions.
-_MERGED_INTO = {
-    8: ("Hà Giang",),
-    15: ("Yên Bái",),
-    19: ("Bắc Kạn",),
-    24: ("Bắc Giang",),
-    25: ("Vĩnh Phúc", "Hòa Bình"),
-    31: ("Hải Dương",),
-    33: ("Thái Bình",),
-    37: ("Hà Nam", "Nam Định"),
-    44: ("Quảng Bình",),
-    46: ("Thừa Thiên Huế",),
-    48: ("Quảng Nam",),
-    51: ("Kon Tum",),
-    52: ("Bình Định",),
-    56: ("Ninh Thuận",),
-    66: ("Phú Yên",),
-    68: ("Đắk Nông", "Bình Thuận"),
-    75: ("Bình Phước",),
-    79: ("Bình Dương", "Bà Rịa - Vũng Tàu", "Vũng Tàu", "BRVT"),
-    80: ("Long An",),
-    82: ("Tiền Giang",),
-    86: ("Bến Tre", "Trà Vinh"),
-    91: ("Kiên Giang",),
-    92: ("Sóc Trăng", "Hậu Giang"),
-    96: ("Bạc Liêu",),
-}
-# Everyday short forms seen on parcels and in chat.
-_NICKNAMES = {
-    1: ("HN",),
-    79: ("HCM", "TPHCM", "Sài Gòn", "SG"),
-}
-
-_PROVINCE_PREFIXES = (("thanh", "pho"), ("tinh",), ("tp",), ("t", "p"))
-# "Thị trấn" (town) no longer exists, but most towns became a phường of the same name.
-_WARD_PREFIXES = (("phuong",), ("xa",), ("dac", "khu"), ("thi", "tran"), ("p",), ("x",), ("tt",))
-
-_MAX_NAME_CHARS = 100
-_MAX_STREET_CHARS = 200
+    match: str = Match.EXACT
+    typed: str = ""
 
 
 @dataclass(frozen=True, slots=True)
-class _Index:
-    provinces: dict[str, Province]
-    by_code: dict[int, Province]
-    wards: dict[tuple[int, str], tuple[Ward, ...]]
-    by_province: dict[int, tuple[Ward, ...]]
+class Resolution:
+    """What typed text resolved to, how, and the wards a buyer may pick from."""
+
+    address: Address
+    candidates: tuple[tuple[int, str], ...] = ()
 
 
-def normalize_address(province: str, ward: str, street: str) -> Address:
-    """Resolve typed province and ward names (or codes) to official ones."""
+# Everyday short forms seen on parcels and in chat, and "Thừa Thiên Huế", the province's
+# name until it became a city in January 2025 (the pre-reform list already says "Huế").
+_NICKNAMES = {
+    1: ("HN",),
+    46: ("Thừa Thiên Huế", "TT Huế", "TTH"),
+    79: ("HCM", "TPHCM", "Sài Gòn", "SG", "Vũng Tàu", "BRVT"),
+}
+_MAX_NAME_CHARS = 100
+_MAX_TYPED_CHARS = 300
+_MAX_STREET_CHARS = 200
+_MAX_CANDIDATES = 12
+
+
+def normalize_address(province: str, ward: str, street: str, typed: str | None = None) -> Address:
+    """Resolve typed province and ward names (or codes) to official ones.
+
+    `typed` is an old address line the buyer converted on the order sheet before picking
+    the ward (codes in `province`/`ward`): it is kept beside the result, and `match` is
+    `converted` when the official table gives that very ward.
+    """
     province = clean_text(province, max_chars=_MAX_NAME_CHARS, max_bytes=400, field="province")
     ward = clean_text(ward, max_chars=_MAX_NAME_CHARS, max_bytes=400, field="ward")
     street = clean_text(street, max_chars=_MAX_STREET_CHARS, max_bytes=800, field="street")
-    return replace(_resolve(province, ward), street=street)
+    if typed:
+        typed = clean_text(
+            typed, max_chars=_MAX_TYPED_CHARS, max_bytes=1200, field="typed", required=False
+        )
+    return replace(_normalized(province, ward, typed or ""), street=street)
 
 
 @functools.lru_cache(maxsize=8192)
-def _resolve(province: str, ward: str) -> Address:
-    # During a sale thousands of buyers type the same few provinces and wards: resolve
-    # each spelling once. Raises (uncached) for an unknown province.
+def _normalized(province: str, ward: str, typed: str) -> Address:
+    # Cached whole: the same few spellings arrive thousands of times during a sale.
+    address = replace(resolve(province, ward).address, typed="")
+    if not (_is_official_province(province, address) and _is_official_ward(ward, address)):
+        address = replace(address, typed=f"{ward}, {province}")
+    if typed and address.ward_code is not None:
+        old = convert_old_address(typed, province).address
+        same = old.match == Match.CONVERTED and old.ward_code == address.ward_code
+        address = replace(address, typed=typed, match=Match.CONVERTED if same else address.match)
+    return address
+
+
+@functools.lru_cache(maxsize=8192)
+def resolve(province: str, ward: str) -> Resolution:
+    """The province and ward that typed text names; raises for an unknown province.
+
+    `ward` may carry the old district and province after commas ("Xã X, Huyện Y, Tỉnh Z").
+    Cached: during a sale thousands of buyers type the same few provinces and wards.
+    """
     found = find_province(province)
-    match = _find_ward(found.code, ward)
-    # Plain ints, not the package's IntEnums: these go to JSON and the database.
-    if match is None:
-        return Address(found.code.value, found.name, None, ward, "")
-    return Address(found.code.value, found.name, match.code.value, match.name, "")
+    parts = [p.strip() for p in ward.split(",") if p.strip()]
+    scope = _old_scope(province, found.code)
+    # "Xã X, Thành phố Cao Bằng" names a district that shares the province's name.
+    if len(parts) > 1 and _is_province(parts[-1]) and not _district_last(scope, parts):
+        if find_province(parts[-1]).code != found.code:
+            return _unrecognised(found, ward, ward, ())
+        scope &= _old_scope(parts[-1], found.code)
+        parts = parts[:-1]
+    return _resolve_parts(found, scope, parts, ward)
 
 
-def find_province(text: str) -> Province:
+@functools.lru_cache(maxsize=4096)
+def convert_old_address(line: str, province: str | None = None) -> Resolution:
+    """Convert a whole old address line ("[street, ]commune, district, province").
+
+    The province may come separately. Unknown province: `unrecognised` with province 0.
+    """
+    parts = [p.strip() for p in line.split(",") if p.strip()]
+    if parts and _is_province(parts[-1]) and (len(parts) > 1 or not province):
+        province_text = parts.pop()
+        if province and find_province(province).code != find_province(province_text).code:
+            return Resolution(Address(0, "", None, line, "", Match.UNRECOGNISED, line))
+    elif province and _is_province(province):
+        province_text = province
+    else:
+        return Resolution(Address(0, "", None, line, "", Match.UNRECOGNISED, line))
+    found = find_province(province_text)
+    scope = _old_scope(province_text, found.code)
+    if len(parts) > 2 or (len(parts) == 2 and not _districts(scope, parts[-1])):
+        # Leading parts are the street or hamlet ("Thôn 3, Xã ..."): keep the last two (or one).
+        parts = parts[-2:] if _districts(scope, parts[-1]) else parts[-1:]
+    found_parts = _resolve_parts(found, scope, parts, line)
+    return replace(found_parts, address=replace(found_parts.address, typed=line))
+
+
+def find_province(text: str) -> Unit:
     """Look up a province by code ("24"), name, short form or pre-2025 name; else raise."""
-    index = _index()
+    d = divisions()
     text = text.strip()
     if text.isascii() and text.isdigit():
-        if int(text) in index.by_code:
-            return index.by_code[int(text)]
+        if int(text) in d.provinces:
+            return d.provinces[int(text)]
         raise InvalidProvince()
-    for key in _keys(text, _PROVINCE_PREFIXES):
-        if key in index.provinces:
-            return index.provinces[key]
+    keys = _province_keys()
+    for reading in parse_name(text, PROVINCE_PREFIXES):
+        if reading.key in keys:
+            return d.provinces[keys[reading.key]]
     raise InvalidProvince()
 
 
+def province_name(unit: Unit) -> str:
+    """The name shown: official, without "Tỉnh" ("Bắc Ninh", "Thành phố Hà Nội")."""
+    return unit.name.removeprefix("Tỉnh ")
+
+
 def provinces() -> list[tuple[int, str]]:
-    """All 34 provinces as (code, official name), by code, for pickers."""
-    return [(code, p.name) for code, p in sorted(_index().by_code.items())]
+    """All 34 provinces as (code, name), by code, for pickers."""
+    return [(code, province_name(p)) for code, p in sorted(divisions().provinces.items())]
 
 
-def wards(province_code: int) -> list[tuple[int, str]]:
-    """The wards and communes of one province as (code, official name), alphabetically."""
+def wards(province_code: int, query: str = "") -> list[tuple[int, str]]:
+    """One province's wards and communes as (code, name), by name; `query` filters them
+    by words without diacritics ("phuong chu", "chu")."""
     try:
-        found = _index().by_province[province_code]
+        found = divisions().by_province[province_code]
     except KeyError:
         raise InvalidProvince() from None
-    return [(w.code.value, w.name) for w in found]
+    wanted = " ".join(words(query))
+    return [(w.code, w.name) for w in found if not wanted or wanted in " ".join(words(w.name))]
 
 
-def _find_ward(province_code: int, text: str) -> Ward | None:
-    index = _index()
-    if text.isascii() and text.isdigit():
-        code = int(text)
-        return next((w for w in index.by_province[province_code] if w.code == code), None)
-    # Buyers paste old three-level addresses ("Xã Phượng Sơn, huyện Lục Ngạn"): the first
-    # part is the commune.
-    for candidate_text in dict.fromkeys((text, text.split(",")[0])):
-        for key in _keys(candidate_text, _WARD_PREFIXES):
-            found = index.wards.get((province_code, key), ())
-            if found:
-                return _disambiguate(found, candidate_text)
-    return None
+def data_source() -> dict[str, str]:
+    """Which release of the address data is in use (for /api/geo and the docs)."""
+    return dict(divisions().source)
 
 
-def _disambiguate(found: tuple[Ward, ...], typed: str) -> Ward | None:
-    if len(found) == 1:
-        return found[0]
-    # "Văn Lang" and "Vân Lang" fold alike; the diacritics the buyer typed decide, if any.
-    exact = _exact(typed)
-    same = [w for w in found if exact in (_exact(w.name), _exact(_bare(w.name)))]
-    return same[0] if len(same) == 1 else None
+def _resolve_parts(found: Unit, scope: frozenset[int], parts: list[str], typed: str) -> Resolution:
+    if not parts:
+        return _unrecognised(found, typed, typed, ())
+    commune = parts[-2] if len(parts) > 1 else parts[0]
+    district = parts[-1] if len(parts) > 1 else None
+    if len(parts) == 1 and commune.isascii() and commune.isdigit():
+        ward = divisions().wards.get(int(commune))
+        if ward is not None and ward.parent == found.code:
+            return Resolution(_address(found, ward, Match.EXACT, ""))
+        return _unrecognised(found, typed, typed, ())
+    readings = parse_name(commune, WARD_PREFIXES)
+    if district is not None:
+        districts = _districts(scope, district)
+        old = [w for w in _old_wards(scope, readings) if w.unit.parent in districts]
+        new: list[Unit] = []
+    else:
+        old = _old_wards(scope, readings)
+        new = _new_wards(found.code, readings)
+    successors = list(dict.fromkeys([w.code for w in new] + [c for o in old for c in o.successors]))
+    if len(successors) == 1 and (new or all(o.successors for o in old)):
+        ward = divisions().wards[successors[0]]
+        how = Match.EXACT if ward in new else Match.CONVERTED
+        return Resolution(_address(found, ward, how, ""))
+    if not successors:
+        # Nothing matched exactly: offer what the bare letters would give, never take it.
+        loose = tuple(_loose(r) for r in readings)
+        successors = [w.code for w in _new_wards(found.code, loose)]
+        successors += [c for o in _old_wards(scope, loose) for c in o.successors]
+    return _unrecognised(found, commune if district is None else typed, typed, successors)
 
 
-def _keys(text: str, prefixes: Iterable[tuple[str, ...]]) -> list[str]:
-    """Lookup keys for typed text: as typed, then without an administrative prefix."""
-    words = re.sub(r"[^a-z0-9]+", " ", fold(text)).split()
-    keys = ["".join(words)]
-    for prefix in prefixes:
-        if tuple(words[: len(prefix)]) == prefix and len(words) > len(prefix):
-            keys.append("".join(words[len(prefix) :]))
-            break
-    return [key for key in keys if key]
+def _address(found: Unit, ward: Unit, how: str, typed: str) -> Address:
+    return Address(found.code, province_name(found), ward.code, ward.name, "", how, typed)
 
 
-def _exact(text: str) -> str:
-    return re.sub(r"[\W_]+", "", unicodedata.normalize("NFC", text).casefold())
-
-
-def _bare(name: str) -> str:
-    for prefix in ("Phường ", "Xã ", "Đặc khu "):
-        if name.startswith(prefix):
-            return name[len(prefix) :]
-    return name
-
-
-@cache
-def _index() -> _Index:
-    """Build the lookup tables once, on first use (the package holds 3,321 wards)."""
-    by_code = {p.code.value: p for p in Province.iter_all()}
-    provinces: dict[str, Province] = {}
-    for code, province in by_code.items():
-        names = [province.name, province.codename.replace("_", " ")]
-        names += _MERGED_INTO.get(code, ()) + _NICKNAMES.get(code, ())
-        for name in names:
-            for key in _keys(name, _PROVINCE_PREFIXES):
-                provinces.setdefault(key, province)
-    wards: dict[tuple[int, str], tuple[Ward, ...]] = {}
-    by_province: dict[int, list[Ward]] = {code: [] for code in by_code}
-    for ward in Ward.iter_all():
-        province_code = ward.province_code.value
-        by_province[province_code].append(ward)
-        for key in {*_keys(ward.name, ()), *_keys(_bare(ward.name), ())}:
-            wards[province_code, key] = (*wards.get((province_code, key), ()), ward)
-    return _Index(
-        provinces=provinces,
-        by_code=by_code,
-        wards=wards,
-        by_province={
-            code: tuple(sorted(found, key=lambda w: fold(_bare(w.name))))
-            for code, found in by_province.items()
-        },
+def _unrecognised(
+    found: Unit, ward_text: str, typed: str, codes: list[int] | tuple[()]
+) -> Resolution:
+    d = divisions()
+    picked = [c for c in dict.fromkeys(codes) if d.wards[c].parent == found.code]
+    candidates = tuple((c, d.wards[c].name) for c in picked[:_MAX_CANDIDATES])
+    address = Address(
+        found.code, province_name(found), None, ward_text, "", Match.UNRECOGNISED, typed
     )
+    return Resolution(address, candidates)
+
+
+def _is_official_ward(typed: str, address: Address) -> bool:
+    if address.ward_code is None:
+        return False
+    key = "".join(words(typed))
+    ward = divisions().wards[address.ward_code]
+    return typed.strip() == str(ward.code) or key in ("".join(words(ward.name)), ward.key)
+
+
+def _is_official_province(typed: str, address: Address) -> bool:
+    unit = divisions().provinces[address.province_code]
+    key = "".join(words(typed))
+    return typed.strip() == str(unit.code) or key in ("".join(words(unit.name)), unit.key)
+
+
+def _agrees(unit: Unit, reading: Name) -> bool:
+    if reading.kind is not None and reading.kind != unit.kind:
+        return False
+    return reading.exact is None or reading.exact == unit.exact
+
+
+def _loose(reading: Name) -> Name:
+    return Name(None, reading.key, None)
+
+
+def _new_wards(province_code: int, readings: Sequence[Name]) -> list[Unit]:
+    d = divisions()
+    found = [
+        w for r in readings for w in d.ward_keys.get((province_code, r.key), ()) if _agrees(w, r)
+    ]
+    return list(dict.fromkeys(found))
+
+
+def _old_wards(scope: frozenset[int], readings: Sequence[Name]) -> list[OldWard]:
+    d = divisions()
+    found = [
+        w
+        for r in readings
+        for p in scope
+        for w in d.old_wards.get((p, r.key), ())
+        if _agrees(w.unit, r)
+    ]
+    return list(dict.fromkeys(found))
+
+
+@functools.lru_cache(maxsize=4096)
+def _districts(scope: frozenset[int], text: str) -> frozenset[int]:
+    d = divisions()
+    return frozenset(
+        u.code
+        for r in parse_name(text, DISTRICT_PREFIXES)
+        for p in scope
+        for u in d.old_districts.get((p, r.key), ())
+        if _agrees(u, r)
+    )
+
+
+def _district_last(scope: frozenset[int], parts: list[str]) -> bool:
+    return len(parts) == 2 and bool(_districts(scope, parts[-1]))
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_province(text: str) -> bool:
+    try:
+        find_province(text)
+    except InvalidProvince:
+        return False
+    return True
+
+
+def _old_scope(text: str, new_code: int) -> frozenset[int]:
+    """Pre-reform provinces the buyer may mean: the one named ("Bắc Giang"), or, for a name
+    that is still a province ("Bắc Ninh"), every old province now part of it."""
+    d = divisions()
+    old_keys = _old_province_keys()
+    new_keys = {unit.key for unit in d.provinces.values()}
+    for reading in parse_name(text, PROVINCE_PREFIXES):
+        if reading.key in old_keys and reading.key not in new_keys:
+            return frozenset({old_keys[reading.key]})
+    return frozenset(c for c, new in d.old_to_new_province.items() if new == new_code)
+
+
+@functools.cache
+def _province_keys() -> dict[str, int]:
+    d = divisions()
+    keys: dict[str, int] = {}
+    for code, unit in d.provinces.items():
+        keys.setdefault(unit.key, code)
+    for code, unit in d.old_provinces.items():
+        keys.setdefault(unit.key, d.old_to_new_province[code])
+    for code, names in _NICKNAMES.items():
+        for name in names:
+            keys.setdefault("".join(words(name)), code)
+    return keys
+
+
+@functools.cache
+def _old_province_keys() -> dict[str, int]:
+    return {unit.key: code for code, unit in divisions().old_provinces.items()}

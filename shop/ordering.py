@@ -269,6 +269,8 @@ class OrderService:
             "ward_code": None if address.ward_code is None else str(address.ward_code),
             "ward_name": address.ward_name,
             "street": address.street,
+            "address_match": address.match,
+            "address_typed": address.typed or None,
             "payment_method": cmd.payment_method,
             "payment_ref": terms.payment_ref,
             "hold_expires_at": None if cod else hold_expires,

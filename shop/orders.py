@@ -67,6 +67,8 @@ class Order:
     created_at: datetime
     updated_at: datetime
     flags: dict[str, Any] | None
+    address_match: str | None = None
+    address_typed: str | None = None
 
     @property
     def is_sold(self) -> bool:

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query
 
 from server.auth import CurrentUser
 from server.deps import ServicesDep
+from server.routes.orders import address_view
 from server.routes.sessions import session_view
 from server.schemas.types import PathId
 from server.services import Services
@@ -49,11 +50,7 @@ def staff_order_view(order: Order, title: str, code: str, product: str) -> dict[
         "buyer": {
             "name": order.buyer_name,
             "phone": order.buyer_phone,
-            "address": {
-                "province": order.province_name,
-                "ward": order.ward_name,
-                "street": order.street,
-            },
+            "address": address_view(order),
         },
     }
 

@@ -20,7 +20,7 @@ from server.schemas.types import PathId
 from server.services import Services
 from shop.accounts import Role, User, require_cooperative, require_role
 from shop.adapters.sql.orders import SqlOrders
-from shop.address import normalize_address
+from shop.address import Match, normalize_address
 from shop.errors import Forbidden, InvalidInput
 from shop.order_status import OrderStatus
 from shop.orders import Buyer, Order, PlaceOrder
@@ -48,13 +48,27 @@ def order_view(order: Order, services: Services, token: str | None = None) -> di
         "buyer": {
             "name": order.buyer_name,
             "phone": mask_phone(order.buyer_phone),
-            "address": {
-                "province": order.province_name,
-                "ward": order.ward_name,
-                "street": order.street,
-            },
+            "address": address_view(order),
         },
         "payment": payment_view(order, services, token),
+    }
+
+
+def address_view(order: Order) -> dict[str, Any]:
+    """The delivery address: resolved names and codes, how they were found, what was typed.
+
+    `typed` is null when the buyer's text was the official names. Orders from before
+    migration 0007 have no recorded match: a ward code then means the name was exact.
+    """
+    match = order.address_match or (Match.EXACT if order.ward_code else Match.UNRECOGNISED)
+    return {
+        "province": order.province_name,
+        "ward": order.ward_name,
+        "street": order.street,
+        "province_code": int(order.province_code) if order.province_code else None,
+        "ward_code": int(order.ward_code) if order.ward_code else None,
+        "match": match,
+        "typed": order.address_typed or None,
     }
 
 
@@ -99,8 +113,9 @@ async def place_order(
     except InvalidInput as exc:
         exc.details.setdefault("field", "buyer.phone")
         raise
+    typed_address = body.buyer.address
     address = normalize_address(
-        body.buyer.address.province, body.buyer.address.ward, body.buyer.address.street
+        typed_address.province, typed_address.ward, typed_address.street, typed_address.typed
     )
     canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
     cmd = PlaceOrder(
@@ -213,6 +228,9 @@ CSV_COLUMNS = [
     "province",
     "ward",
     "street",
+    "ward_code",
+    "address_match",
+    "address_typed",
 ]
 
 
@@ -243,6 +261,9 @@ async def cooperative_orders_csv(cid: PathId, user: CurrentUser, services: Servi
                 order.province_name,
                 _csv_safe(order.ward_name),
                 _csv_safe(order.street),
+                order.ward_code or "",
+                address_view(order)["match"],
+                _csv_safe(order.address_typed or ""),
             ]
         )
     return Response(

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from server.schemas.types import STRICT, Id, Text
+from server.schemas.types import STRICT, Id, OptionalText, Text
 
 
 class AddressIn(BaseModel):
@@ -15,6 +15,9 @@ class AddressIn(BaseModel):
     province: Text(100)  # type: ignore[valid-type]
     ward: Text(100)  # type: ignore[valid-type]
     street: Text(200)  # type: ignore[valid-type]
+    # The old address line the buyer converted on the order sheet before picking `ward`
+    # (a code): kept beside the result for staff, never used to choose the ward.
+    typed: OptionalText(300) = None  # type: ignore[valid-type]
 
 
 class BuyerIn(BaseModel):

@@ -56,7 +56,13 @@ class Demo:
         return str(r.json()["access_token"])
 
     def order(
-        self, name: str, phone: str, code: str = "VL5", qty: int = 1, method: str = "cod"
+        self,
+        name: str,
+        phone: str,
+        code: str = "VL5",
+        qty: int = 1,
+        method: str = "cod",
+        address: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         body = {
             "offer_id": self.offers[code],
@@ -64,7 +70,8 @@ class Demo:
             "buyer": {
                 "name": name,
                 "phone": phone,
-                "address": {"province": "Bắc Ninh", "ward": "Phường Chũ", "street": "Thôn 1"},
+                "address": address
+                or {"province": "Bắc Ninh", "ward": "Phường Chũ", "street": "Thôn 1"},
             },
             "payment_method": method,
         }
@@ -203,9 +210,12 @@ def fill_sheet_with_keyboard(page: Any, name: str, phone: str, *, just_opened: b
     assert page.evaluate("document.activeElement.id") == "f-phone"
     page.keyboard.type(phone)
     page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.id") == "f-province"
+    assert page.evaluate("document.activeElement.id") == "old-toggle"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "f-province-q"
     page.wait_for_function("() => document.querySelectorAll('#f-province option').length === 35")
-    page.select_option("#f-province", label="Bắc Ninh")
+    page.keyboard.type("bac ninh")  # no diacritics: the search narrows to one and picks it
+    page.wait_for_function("() => document.querySelector('#f-province').value === '24'")
     page.wait_for_function("() => document.querySelectorAll('#f-ward option').length > 50")
     page.select_option("#f-ward", label="Phường Chũ")
     page.focus("#f-ward")
@@ -500,6 +510,8 @@ def test_chat_text_comment_orders_and_moderation(browser: Any, demo: Demo) -> No
 def test_coop_dashboard_confirms_and_exports(browser: Any, demo: Demo, tmp_path: Path) -> None:
     """The coop signs in, sees today's orders and the chart, confirms a COD order, exports CSV."""
     placed = demo.order("Phạm Thị Dung", "0911222333", "VL10", 1)
+    old = {"province": "Lạng Sơn", "ward": "Phường Hoàng Văn Thụ, TP Lạng Sơn", "street": "Số 5"}
+    converted = demo.order("Lò Văn Sáu", "0911222444", "VL5", 1, address=old)
     context = browser.new_context(viewport=DESKTOP, accept_downloads=True)
     page = context.new_page()
     watch = Watch(page)
@@ -512,6 +524,10 @@ def test_coop_dashboard_confirms_and_exports(browser: Any, demo: Demo, tmp_path:
         assert page.inner_text("#coop-name") == "HTX Vải thiều Lục Ngạn"
         row = page.locator(f"#orders tr[data-id='{placed['id']}']")
         assert "Phạm Thị Dung" in row.inner_text() and "480.000 ₫" in row.inner_text()
+        # An old address: the new ward, and what the buyer typed beside it.
+        moved = page.locator(f"#orders tr[data-id='{converted['id']}']").inner_text()
+        assert "Phường Kỳ Lừa, Lạng Sơn" in moved
+        assert "Khách ghi: “Phường Hoàng Văn Thụ, TP Lạng Sơn, Lạng Sơn”" in moved
         assert page.locator("#chart svg path.chart-line").count() == 1
         assert "60 tấn" in page.inner_text("#lots")  # stock, formatted the Vietnamese way
         row.get_by_role("button", name="Đã gọi xác nhận").click()
@@ -683,3 +699,53 @@ def test_rules_page_takes_a_complaint_by_keyboard(browser: Any, demo: Demo) -> N
         watch.check()
     finally:
         ctx.close()
+
+
+def test_buyer_converts_an_old_split_address_and_picks_the_new_ward(
+    browser: Any, demo: Demo
+) -> None:
+    """An old split commune shows its successor wards; the one picked is the order's ward."""
+    old_line = "Xã Việt Hùng, Huyện Đông Anh, Hà Nội"
+    for viewport, name in ((DESKTOP, "address-picker-desktop"), (PHONE, "address-picker-phone")):
+        ctx, page, watch = open_page(browser, f"{demo.url}/live/{demo.sid}", viewport)
+        try:
+            page.click("#buy")
+            page.wait_for_selector("#sheet[open]")
+            page.fill("#f-name", "Bác Tư")
+            page.fill("#f-phone", "0936 111 222")
+            page.click("#old-toggle")
+            page.fill("#f-old", old_line)
+            page.click("#old-convert")
+            page.wait_for_selector("#old-candidates:not([hidden])")
+            offered = page.locator("#old-candidate-list label").all_inner_texts()
+            assert [text.strip() for text in offered] == ["Xã Đông Anh", "Xã Thư Lâm"]
+            page.get_by_label("Xã Thư Lâm").check()
+            page.wait_for_function(
+                "() => document.querySelector('#f-ward').value === '475'"
+                " && document.querySelector('#f-province').value === '1'"
+            )
+            assert "Đã chọn: Xã Thư Lâm, Thành phố Hà Nội" in page.inner_text("#old-result")
+            no_sideways_scroll(page)
+            page.locator("#old-box").scroll_into_view_if_needed()
+            shoot(page, name, full_page=False)
+            if viewport is DESKTOP:
+                watch.check(WHEP_WAIT)
+                continue
+            page.fill("#f-street", "Thôn Đoài")
+            with page.expect_response(f"**/api/sessions/{demo.sid}/orders") as answer:
+                page.click("#submit")
+            placed = answer.value.json()
+            page.wait_for_selector("#result:not([hidden])")
+            order = httpx.get(
+                f"{demo.url}/api/orders/{placed['id']}", params={"token": placed["token"]}
+            ).json()
+            address = order["buyer"]["address"]
+            assert (address["province_code"], address["ward_code"]) == (1, 475)
+            assert (address["ward"], address["match"], address["typed"]) == (
+                "Xã Thư Lâm",
+                "exact",
+                old_line,
+            )
+            watch.check(WHEP_WAIT)
+        finally:
+            ctx.close()

@@ -116,6 +116,7 @@ function renderOrders() {
               h("a", { href: `tel:${o.buyer.phone}`, text: o.buyer.phone }),
               h("br"),
               h("span", { class: "muted", text: [o.buyer.address.street, o.buyer.address.ward, o.buyer.address.province].filter(Boolean).join(", ") }),
+              ...addressNotes(o.buyer.address),
             ),
             h("td", { dataset: { label: t("product") }, text: `${o.quantity} × ${o.offer_code} (${weight(o.grams)})` }),
             h("td", { dataset: { label: t("total") }, class: "num", text: vnd(o.total) }),
@@ -218,3 +219,11 @@ async function main() {
 }
 
 main();
+
+/** Beside the resolved ward: what the buyer typed, and a warning when no new ward is known. */
+function addressNotes(a) {
+  const notes = [];
+  if (a.match === "unrecognised") notes.push(h("br"), h("span", { class: "field-error", text: t("ward_unrecognised") }));
+  if (a.typed) notes.push(h("br"), h("span", { class: "muted typed-address", text: t("typed_as", { typed: a.typed }) }));
+  return notes;
+}

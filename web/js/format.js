@@ -63,3 +63,14 @@ export function dateTime(iso) {
     timeZone: "Asia/Ho_Chi_Minh",
   });
 }
+
+/** For matching only: lower case, no Vietnamese diacritics, single spaces ("Chũ" -> "chu"). */
+export function fold(text) {
+  return String(text)
+    .normalize("NFD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .replace(/[đĐ]/g, "d")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, " ")
+    .trim();
+}

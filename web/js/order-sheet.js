@@ -3,7 +3,7 @@
 // "Thử lại" after a dropped connection can never order twice.
 import { ApiError, api, storeGet, storeSet, uuid } from "./api.js";
 import { $, fill, h, say } from "./dom.js";
-import { vnd, weight } from "./format.js";
+import { fold, vnd, weight } from "./format.js";
 import { t } from "./i18n.js";
 import { renderOrder } from "./order-view.js";
 
@@ -54,7 +54,10 @@ export function initOrderSheet({ sid, session, config, onOrdered }) {
     name: $("#f-name"),
     phone: $("#f-phone"),
     province: $("#f-province"),
+    provinceQ: $("#f-province-q"),
     ward: $("#f-ward"),
+    wardQ: $("#f-ward-q"),
+    old: $("#f-old"),
     street: $("#f-street"),
     remember: $("#f-remember"),
   };
@@ -62,6 +65,11 @@ export function initOrderSheet({ sid, session, config, onOrdered }) {
   const submit = $("#submit");
   const pendingKey = `farmlive.pending.${sid}`;
   let provincesLoaded = null;
+  let provinceList = [];
+  let wardList = [];
+  // The old address line whose conversion (or candidate) set the pickers: sent as
+  // address.typed so staff see it beside the new ward.
+  let oldLine = null;
   let busy = false;
 
   if (config.features && config.features.stripe) $("#pay-stripe").hidden = false;
@@ -92,15 +100,25 @@ export function initOrderSheet({ sid, session, config, onOrdered }) {
     $("#f-weight").textContent = o ? `(${weight(o.pack_grams * q)})` : "";
   }
 
+  /** Fill a picker with the entries whose folded name contains the folded query. */
+  function showOptions(select, list, placeholder, query) {
+    const keep = select.value;
+    const wanted = fold(query || "");
+    const shown = list.filter((x) => !wanted || fold(x.name).includes(wanted));
+    fill(
+      select,
+      h("option", { value: "", text: t(placeholder) }),
+      shown.map((x) => h("option", { value: String(x.code), text: x.name })),
+    );
+    if (shown.some((x) => String(x.code) === keep)) select.value = keep;
+    else if (wanted && shown.length === 1) select.value = String(shown[0].code);
+    return shown;
+  }
+
   async function loadProvinces() {
     provincesLoaded ??= api("/api/geo/provinces").then((list) => {
-      const keep = f.province.value;
-      fill(
-        f.province,
-        h("option", { value: "", text: t("choose_province") }),
-        list.map((p) => h("option", { value: String(p.code), text: p.name })),
-      );
-      if (keep) f.province.value = keep;
+      provinceList = list;
+      showOptions(f.province, provinceList, "choose_province", f.provinceQ.value);
     });
     return provincesLoaded.catch((err) => {
       provincesLoaded = null;
@@ -110,13 +128,87 @@ export function initOrderSheet({ sid, session, config, onOrdered }) {
 
   async function loadWards(code, selected) {
     f.ward.disabled = true;
+    f.wardQ.disabled = true;
+    wardList = [];
     fill(f.ward, h("option", { value: "", text: t("choose_ward") }));
     if (!code) return;
     const list = await api(`/api/geo/provinces/${encodeURIComponent(code)}/wards`);
     if (f.province.value !== String(code)) return; // changed again meanwhile
-    f.ward.append(...list.map((w) => h("option", { value: String(w.code), text: w.name })));
+    wardList = list;
+    f.wardQ.value = "";
+    showOptions(f.ward, wardList, "choose_ward", "");
     f.ward.disabled = false;
+    f.wardQ.disabled = false;
     if (selected) f.ward.value = String(selected);
+  }
+
+  /** Point both pickers at one ward (from a conversion or a picked candidate). */
+  async function setWard(provinceCode, wardCode) {
+    await loadProvinces();
+    f.provinceQ.value = "";
+    showOptions(f.province, provinceList, "choose_province", "");
+    f.province.value = String(provinceCode);
+    await loadWards(provinceCode, wardCode);
+  }
+
+  async function convertOld() {
+    const line = f.old.value.trim();
+    const out = $("#old-result");
+    const box = $("#old-candidates");
+    box.hidden = true;
+    oldLine = null;
+    if (!line) return;
+    say(out, t("old_converting"));
+    out.classList.remove("ok");
+    let found;
+    try {
+      found = await api(`/api/geo/convert?address=${encodeURIComponent(line)}`);
+    } catch {
+      say(out, t("err_network_geo"), "error");
+      return;
+    }
+    if (found.ward) {
+      await setWard(found.province.code, found.ward.code);
+      oldLine = line;
+      say(out, t("old_converted", { ward: found.ward.name, province: found.province.name }));
+      out.classList.add("ok");
+    } else if (found.candidates.length) {
+      say(out, "");
+      showCandidates(line, found);
+    } else {
+      say(out, t("old_unknown"), "error");
+      if (found.province) await setWard(found.province.code, null);
+    }
+  }
+
+  function showCandidates(line, found) {
+    const box = $("#old-candidates");
+    fill(
+      $("#old-candidate-list"),
+      found.candidates.map((c) =>
+        h(
+          "label",
+          { class: "choice" },
+          h("input", {
+            type: "radio",
+            name: "old-candidate",
+            value: String(c.code),
+            on: {
+              change: async () => {
+                await setWard(found.province.code, c.code);
+                oldLine = line;
+                const out = $("#old-result");
+                say(out, t("old_picked", { ward: c.name, province: found.province.name }));
+                out.classList.add("ok");
+              },
+            },
+          }),
+          h("span", { text: c.name }),
+        ),
+      ),
+    );
+    box.hidden = false;
+    box.querySelector("input").focus();
   }
 
   function clearErrors() {
@@ -149,6 +241,7 @@ export function initOrderSheet({ sid, session, config, onOrdered }) {
           province: f.province.value,
           ward: f.ward.value,
           street: f.street.value.trim(),
+          ...(oldLine ? { typed: oldLine } : {}),
         },
       },
       payment_method: pay ? pay.value : "cod",
@@ -305,6 +398,29 @@ export function initOrderSheet({ sid, session, config, onOrdered }) {
   f.province.addEventListener("change", () => {
     loadWards(f.province.value).catch(() => say(formError, t("err_network_geo"), "error"));
   });
+  f.provinceQ.addEventListener("input", () => {
+    const before = f.province.value;
+    showOptions(f.province, provinceList, "choose_province", f.provinceQ.value);
+    if (f.province.value !== before) f.province.dispatchEvent(new Event("change"));
+  });
+  f.wardQ.addEventListener("input", () => {
+    showOptions(f.ward, wardList, "choose_ward", f.wardQ.value);
+  });
+  $("#old-toggle").addEventListener("click", () => {
+    const box = $("#old-box");
+    box.hidden = !box.hidden;
+    $("#old-toggle").setAttribute("aria-expanded", String(!box.hidden));
+    $("#old-toggle").textContent = t(box.hidden ? "old_toggle" : "old_toggle_close");
+    if (box.hidden) oldLine = null;
+    else f.old.focus();
+  });
+  $("#old-convert").addEventListener("click", convertOld);
+  f.old.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter") {
+      ev.preventDefault();
+      convertOld();
+    }
+  });
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
     place();
@@ -324,6 +440,7 @@ export function initOrderSheet({ sid, session, config, onOrdered }) {
     btn.addEventListener("click", () => dialog.close());
   }
   window.addEventListener("langchange", () => {
+    $("#old-toggle").textContent = t($("#old-box").hidden ? "old_toggle" : "old_toggle_close");
     if (dialog.open && !form.hidden) fillOffers(Number(f.offer.value));
   });
 

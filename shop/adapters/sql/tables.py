@@ -170,6 +170,10 @@ orders = Table(
     Column("ward_code", String(8), nullable=True),
     Column("ward_name", String(100), nullable=False),
     Column("street", String(200), nullable=False),
+    # How the ward was found (exact | converted | unrecognised) and what the buyer typed when
+    # it differs from the official names; NULL on orders from before migration 0007.
+    Column("address_match", String(16), nullable=True),
+    Column("address_typed", String(300), nullable=True),
     Column("payment_method", String(16), nullable=False),
     Column("payment_ref", String(255), nullable=True),
     Column("hold_expires_at", UTCDateTime, nullable=True),
