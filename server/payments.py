@@ -5,26 +5,24 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from server.settings import Settings
 from shop.adapters.sql.catalogue import SqlCatalogue
-from shop.adapters.sql.orders import SqlOrders
 from shop.gate import InventoryGate
 from shop.payments.bank_transfer import BankTransfer
 from shop.payments.cod import CashOnDelivery
-from shop.payments.port import PaymentProvider
-from shop.payments.service import PaymentService
+from shop.payments.port import PaymentLedger, PaymentProvider
+from shop.payments.service import GateFollower, PaymentService
 
 log = logging.getLogger("farmlive.payments")
 
 
 def build_payments(
     settings: Settings,
-    engine: AsyncEngine,
+    ledger: PaymentLedger,
     catalogue: SqlCatalogue,
     gate: InventoryGate,
     *,
+    gate_sync: GateFollower | None = None,
     http_client: Any = None,
 ) -> PaymentService:
     """The enabled providers; `http_client` replaces Stripe's HTTP client (tests pass a fake)."""
@@ -54,8 +52,9 @@ def build_payments(
             )
         )
     return PaymentService(
-        ledger=SqlOrders(engine),
+        ledger=ledger,
         gate=gate,
         providers=providers,
         hold_seconds=settings.hold_seconds,
+        gate_sync=gate_sync,
     )

@@ -24,15 +24,22 @@ from server.payments import build_payments
 from server.settings import Settings
 from shop.adapters.memory_gate import MemoryGate
 from shop.adapters.memory_ratelimit import MemoryRateLimiter
+from shop.adapters.redis_client import redis_client
 from shop.adapters.redis_gate import RedisGate
 from shop.adapters.redis_ratelimit import RedisRateLimiter
 from shop.adapters.sql.accounts import SqlAccounts
 from shop.adapters.sql.catalogue import SqlCatalogue
 from shop.adapters.sql.migrate import upgrade
+from shop.adapters.sql.order_reports import SqlOrderReports
 from shop.adapters.sql.orders import SqlOrders
+from shop.adapters.sql.payment_ledger import SqlPaymentLedger
+from shop.adapters.sql.recorder import TransitionRecorder
 from shop.catalogue import LiveSession
 from shop.errors import ShopError
 from shop.gate import InventoryGate
+from shop.gate_keeper import GateKeeper
+from shop.gate_sync import GateSync
+from shop.order_reports import OrderReports
 from shop.ordering import OrderService
 from shop.payments.service import PaymentService
 from stream import Relay
@@ -52,8 +59,8 @@ class Services:
     orders: OrderService
     live: LiveRoom
     relay: Relay | None = None
-    # The order store's reporting queries (stats, exports); the order path uses `orders`.
-    order_reports: SqlOrders | None = None
+    # The reporting queries (stats, staff lists, exports); the order path uses `orders`.
+    order_reports: OrderReports | None = None
     redis: Any = None
     payments: PaymentService | None = None
     # Per-IP rate limits and the login throttle (server/abuse.py).
@@ -113,8 +120,13 @@ def secret_of(settings: Settings) -> str:
 
 @asynccontextmanager
 async def open_services(
-    settings: Settings, *, migrate: bool = True, payment_http_client: Any = None
+    settings: Settings,
+    *,
+    migrate: bool = True,
+    payment_http_client: Any = None,
+    recorder: TransitionRecorder | None = None,
 ) -> AsyncIterator[Services]:
+    """`recorder` hears every order move inside its transaction (docs/architecture.md)."""
     async with AsyncExitStack() as stack:
         engine = make_engine(settings.database_url)
         stack.push_async_callback(engine.dispose)
@@ -122,18 +134,7 @@ async def open_services(
             await upgrade(engine)
         redis = None
         if settings.redis_url:
-            from redis.asyncio import BlockingConnectionPool, Redis
-
-            # Blocking: a burst waits (up to 2 s) for a free connection instead of failing.
-            pool = BlockingConnectionPool.from_url(
-                settings.redis_url,
-                socket_timeout=2,
-                socket_connect_timeout=2,
-                health_check_interval=10,
-                max_connections=256,
-                timeout=2,
-            )
-            redis = Redis.from_pool(pool)  # the client owns the pool: aclose() closes both
+            redis = redis_client(settings.redis_url, max_connections=256)
             stack.push_async_callback(redis.aclose)
         secret = secret_of(settings)
         catalogue = SqlCatalogue(engine)
@@ -148,25 +149,10 @@ async def open_services(
             open_live(settings, redis=redis, gate=gate, catalogue=catalogue, metrics=metrics)
         )
         relay = await stack.enter_async_context(open_relay(settings, live.set_stream_status))
-        payments = build_payments(
-            settings, engine, catalogue, gate, http_client=payment_http_client
-        )
+        wing = OrderWing(settings, engine, catalogue, gate, live, recorder)
+        payments = wing.payments(payment_http_client)
         stack.push_async_callback(payments.aclose)
-        order_store = SqlOrders(engine)
-        orders = OrderService(
-            store=order_store,
-            sessions=catalogue,
-            gate=gate,
-            token_secret=hashlib.sha256(b"orders:" + secret.encode()).digest(),
-            hold_seconds=settings.hold_seconds,
-            group_window_s=settings.group_commit_ms / 1000,
-            group_max=settings.group_commit_max,
-            on_lots_changed=live.lots_changed,
-            on_order=live.order_placed,
-            enabled_payments=payments.methods,
-            payments=payments,
-        )
-        payments.on_changed = orders.sync_gate
+        orders = wing.orders(secret, payments)
         services = Services(
             settings=settings,
             engine=engine,
@@ -180,22 +166,81 @@ async def open_services(
             redis=redis,
             payments=payments,
             relay=relay,
-            order_reports=order_store,
-            abuse=Abuse(
-                RedisRateLimiter(redis, key_prefix=settings.redis_prefix)
-                if redis is not None
-                else MemoryRateLimiter(),
-                settings,
-                metrics=metrics,
-            ),
+            order_reports=SqlOrderReports(engine),
+            abuse=_abuse(settings, redis, metrics),
         )
-
-        async def forget(session: LiveSession) -> None:
-            orders.forget_session(session.id)
-
-        services.session_listeners.append(forget)
+        services.session_listeners.append(wing.forget_session)
         services.session_listeners.append(live.session_changed)
         services.session_listeners.append(relay_session_listener(relay))
+        await wing.start(stack, orders, payments)
+        yield services
+
+
+def _abuse(settings: Settings, redis: Any, metrics: Metrics) -> Abuse:
+    limiter = (
+        RedisRateLimiter(redis, key_prefix=settings.redis_prefix)
+        if redis is not None
+        else MemoryRateLimiter()
+    )
+    return Abuse(limiter, settings, metrics=metrics)
+
+
+class OrderWing:
+    """Builds the order wing's parts, each given only what it needs."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: AsyncEngine,
+        catalogue: SqlCatalogue,
+        gate: InventoryGate,
+        live: LiveRoom,
+        recorder: TransitionRecorder | None,
+    ) -> None:
+        self.settings = settings
+        self.catalogue = catalogue
+        self.gate = gate
+        self.live = live
+        self.store = SqlOrders(engine, recorder)
+        self.ledger = SqlPaymentLedger(engine, self.store.transitions)
+        keeper = GateKeeper(gate, self.store)
+        # The payment service and the order path share one relay: no wiring by assignment.
+        self.sync = GateSync(gate, self.store, keeper, live.lots_changed)
+        self._orders: OrderService | None = None
+
+    def payments(self, http_client: Any) -> PaymentService:
+        return build_payments(
+            self.settings,
+            self.ledger,
+            self.catalogue,
+            self.gate,
+            gate_sync=self.sync,
+            http_client=http_client,
+        )
+
+    def orders(self, secret: str, payments: PaymentService) -> OrderService:
+        self._orders = OrderService(
+            store=self.store,
+            sessions=self.catalogue,
+            gate=self.gate,
+            token_secret=hashlib.sha256(b"orders:" + secret.encode()).digest(),
+            hold_seconds=self.settings.hold_seconds,
+            group_window_s=self.settings.group_commit_ms / 1000,
+            group_max=self.settings.group_commit_max,
+            on_order=self.live.order_placed,
+            enabled_payments=payments.methods,
+            payments=payments,
+            sync=self.sync,
+        )
+        return self._orders
+
+    async def forget_session(self, session: LiveSession) -> None:
+        if self._orders is not None:
+            self._orders.forget_session(session.id)
+
+    async def start(
+        self, stack: AsyncExitStack, orders: OrderService, payments: PaymentService
+    ) -> None:
         try:
             await orders.start()
         except ShopError:
@@ -205,4 +250,3 @@ async def open_services(
         stack.push_async_callback(orders.stop)
         await payments.start()
         stack.push_async_callback(payments.stop)
-        yield services

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from shop.address import Address
 from shop.gate import LotSeed
-from shop.order_status import HELD_STATUSES, SOLD_STATUSES, OrderStatus
+from shop.lifecycle import HELD_STATUSES, SOLD_STATUSES, Event, OrderStatus
 
 
 class PaymentMethod:
@@ -69,6 +69,7 @@ class Order:
     flags: dict[str, Any] | None
     address_match: str | None = None
     address_typed: str | None = None
+    code: str = ""  # the short code buyers are shown (shop/order_code.py)
 
     @property
     def is_sold(self) -> bool:
@@ -87,35 +88,50 @@ class Duplicate:
     idempotency_key: str
 
 
-class OrderStore(Protocol):
-    """What the order path needs from the system of record (SqlOrders implements it)."""
+@dataclass(frozen=True, slots=True)
+class Transitioned:
+    """What asking the store to move an order did."""
+
+    order: Order  # as stored after the attempt
+    changed: bool  # False: the lifecycle said NOOP (already there) or REFUSED
+    refused: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """A note that an order changed and the gate must follow it."""
+
+    id: int
+    order_id: str
+    lot_id: int
+
+
+class NewOrders(Protocol):
+    """What placing needs from the system of record."""
+
+    async def find_by_key(self, session_id: int, key: str) -> Order | None: ...
+
+    async def insert_batch(
+        self, batch: Sequence[Order], done_outbox: Sequence[int] = ()
+    ) -> tuple[list[Order | Duplicate | BaseException], list[int]]: ...
+
+
+class OrderStore(NewOrders, Protocol):
+    """What the order wing needs from the system of record (SqlOrders implements it)."""
 
     async def get(self, order_id: str) -> Order: ...
 
     async def get_many(self, order_ids: Iterable[str]) -> dict[str, Order]: ...
 
-    async def find_by_key(self, session_id: int, key: str) -> Order | None: ...
-
-    async def insert_batch(
-        self, rows: Sequence[dict[str, Any]], done_outbox: Sequence[int] = ()
-    ) -> tuple[list[Order | Duplicate | BaseException], list[int]]: ...
-
     async def transition(
-        self,
-        order_id: str,
-        allowed_from: Sequence[OrderStatus],
-        target: OrderStatus,
-        *,
-        actor_id: int | None,
-        action: str,
-        extra: dict[str, Any] | None = None,
-    ) -> tuple[Order, bool]: ...
+        self, order_id: str, event: Event, *, actor_id: int | None, action: str
+    ) -> Transitioned: ...
 
     async def expire_due(self, now: datetime, limit: int = 500) -> list[str]: ...
 
     async def outbox_batch(
         self, older_than: datetime | None, limit: int = 500
-    ) -> list[tuple[int, dict[str, Any]]]: ...
+    ) -> list[OutboxEntry]: ...
 
     async def outbox_done(self, ids: Sequence[int]) -> None: ...
 
