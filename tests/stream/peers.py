@@ -15,6 +15,7 @@ from typing import Any
 import av
 from aiortc import (
     MediaStreamTrack,
+    RTCConfiguration,
     RTCPeerConnection,
     RTCRtpSender,
     RTCSessionDescription,
@@ -91,6 +92,11 @@ class ToneAudioTrack(MediaStreamTrack):
         return frame
 
 
+def loopback() -> RTCConfiguration:
+    """No ICE servers: aiortc's default would send STUN requests to a public server."""
+    return RTCConfiguration(iceServers=[])
+
+
 def codec_capabilities(kind: str, mime: str) -> list[Any]:
     """aiortc's capabilities for one codec (plus RTX for video)."""
     codecs = RTCRtpSender.getCapabilities(kind).codecs
@@ -124,7 +130,7 @@ class SyntheticPublisher:
     async def offer(
         cls, *, video: bool = True, audio: bool = True, video_codec: str | None = None
     ) -> SyntheticPublisher:
-        pc = RTCPeerConnection()
+        pc = RTCPeerConnection(loopback())
         publisher = cls(
             pc, PatternVideoTrack() if video else None, ToneAudioTrack() if audio else None
         )
@@ -188,7 +194,7 @@ class DecodingViewer:
     """An aiortc peer that watches through the relay with aiortc's normal, decoding receiver."""
 
     def __init__(self, *, video: bool = True, audio: bool = True) -> None:
-        self.pc = RTCPeerConnection()
+        self.pc = RTCPeerConnection(loopback())
         self.received: dict[str, Received] = {}
         self.resource_id = ""
         self.created_at = time.monotonic()

@@ -24,6 +24,7 @@ from tests.stream.peers import (
     DecodeErrors,
     DecodingViewer,
     codec_capabilities,
+    loopback,
     start_publisher,
     start_viewer,
     wait_for,
@@ -322,7 +323,7 @@ async def test_bad_offers_are_refused(relay: Relay) -> None:
         await relay.publish("s1", "this is not SDP")
     assert caught.value.code == "bad_sdp"
 
-    data_only = RTCPeerConnection()
+    data_only = RTCPeerConnection(loopback())
     data_only.createDataChannel("chat")
     await data_only.setLocalDescription(await data_only.createOffer())
     with pytest.raises(BadOffer):

@@ -14,10 +14,11 @@ from stream.sdp import (
     same_codec,
     viewer_preferences,
 )
+from tests.stream.peers import loopback
 
 
 async def offer_for(*kinds: str) -> str:
-    pc = RTCPeerConnection()
+    pc = RTCPeerConnection(loopback())
     for kind in kinds:
         pc.addTransceiver(kind, direction="recvonly")
     await pc.setLocalDescription(await pc.createOffer())
