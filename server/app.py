@@ -56,6 +56,6 @@ def create_app(settings: Settings | None = None, *, payment_http_client: Any = N
     app.add_middleware(CaptureRawSend)  # the live fan-out's fast path (server/live/sinks.py)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIds)  # outermost: the id covers everything below
-    app.include_router(media_routes(lambda: app.state.services))
+    app.include_router(media_routes(lambda: app.state.services, settings))
     pages.install(app, settings)
     return app

@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from server.cors import Cors, media_origins
 from server.routes.media import media_router
 from server.settings import Settings
 from shop.adapters.sql.catalogue import SqlCatalogue
@@ -59,7 +60,7 @@ async def _session(catalogue: SqlCatalogue, sid: str) -> LiveSession | None:
         return None
 
 
-def media_routes(get_services: Callable[[], Any]) -> APIRouter:
+def media_routes(get_services: Callable[[], Any], settings: Settings) -> APIRouter:
     """WHIP/WHEP routes bound to the running app's relay and catalogue."""
 
     async def authorize_publisher(sid: str, token: str | None) -> bool:
@@ -71,4 +72,9 @@ def media_routes(get_services: Callable[[], Any]) -> APIRouter:
     async def session_exists(sid: str) -> bool:
         return await _session(get_services().catalogue, sid) is not None
 
-    return media_router(lambda: get_services().relay, authorize_publisher, session_exists)
+    return media_router(
+        lambda: get_services().relay,
+        authorize_publisher,
+        session_exists,
+        cors=Cors(media_origins(settings.allowed_origins, settings.public_url)),
+    )

@@ -79,5 +79,5 @@ def create_relay_app(settings: Settings) -> FastAPI:
     async def readyz() -> JSONResponse:
         return JSONResponse({"status": "ok", "sessions": app.state.services.relay.stats()})
 
-    app.include_router(media_routes(lambda: app.state.services))
+    app.include_router(media_routes(lambda: app.state.services, settings))
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 
@@ -34,6 +35,7 @@ class Publisher:
         # Numbers the publishers of one session, so timestamps restart cleanly per epoch.
         self.epoch = epoch
         self.pc = RTCPeerConnection(configuration)
+        self._closing: asyncio.Future[None] | None = None
         self.codecs: dict[str, RTCRtpCodecParameters] = {}
         self.taps: dict[str, FrameTap] = {}
         self.receivers: dict[str, RTCRtpReceiver] = {}
@@ -73,7 +75,11 @@ class Publisher:
             self._tasks.spawn(send_pli(receiver), name=f"pli-{self.resource_id}")
 
     async def close(self) -> None:
-        await self.pc.close()
+        # Closing twice at once (its connection failed while the relay stops) makes
+        # aiortc raise InvalidStateError; every caller awaits the one close instead.
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self.pc.close())
+        await asyncio.shield(self._closing)
 
     def _forwarder(self, kind: str) -> Callable[[RTCRtpCodecParameters, EncodedPacket], None]:
         def forward(codec: RTCRtpCodecParameters, packet: EncodedPacket) -> None:

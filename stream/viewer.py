@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
@@ -20,6 +21,7 @@ class Viewer:
     def __init__(self, resource_id: str, configuration: RTCConfiguration) -> None:
         self.resource_id = resource_id
         self.pc = RTCPeerConnection(configuration)
+        self._closing: asyncio.Future[None] | None = None
         self.tracks: dict[str, PacketTrack] = {}
         self.codecs: dict[str, RTCRtpCodecParameters] = {}
         self.encoders: dict[str, PacketOnlyEncoder] = {}
@@ -64,4 +66,7 @@ class Viewer:
 
     async def close(self) -> None:
         self.stop_tracks()
-        await self.pc.close()
+        # As Publisher.close: one close however many callers.
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self.pc.close())
+        await asyncio.shield(self._closing)

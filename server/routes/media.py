@@ -10,6 +10,9 @@
   answers and takes none trickled (RFC 9725 section 4.3.1 lets a server refuse).
 - Errors are the contract's JSON. A session that exists but has no publisher answers
   `404 not_live` to viewers; a full relay answers `503` with `Retry-After`.
+- CORS (`server.cors`): every answer, errors included, carries
+  `Access-Control-Allow-Origin` for an allowed origin; `OPTIONS` answers preflights on
+  the endpoints and on resources.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from server.cors import Cors
 from stream import NotFound, Relay, RelayFull, StreamError, Unauthorized
 
 MAX_SDP_BYTES = 64 * 1024
@@ -118,9 +122,12 @@ def media_router(
     get_relay: Callable[[], Relay],
     authorize_publisher: AuthorizePublisher,
     session_exists: SessionExists,
+    *,
+    cors: Cors | None = None,
 ) -> APIRouter:
     """The WHIP/WHEP routes; `authorize_publisher(sid, token)` checks a stream key."""
     router = APIRouter(tags=["media"])
+    cors = cors or Cors(())
 
     async def existing_session(session_id: str) -> None:
         if not await session_exists(session_id):
@@ -167,33 +174,41 @@ def media_router(
 
     @router.post("/whip/{session_id}")
     async def publish_stream(session_id: str, request: Request) -> Response:
-        return await negotiate(request, session_id, "whip", publisher=True)
+        response = await negotiate(request, session_id, "whip", publisher=True)
+        return cors.apply(request, response)
 
     @router.delete("/whip/{session_id}/{resource_id}")
     async def end_stream(session_id: str, resource_id: str, request: Request) -> Response:
-        return await end(request, session_id, resource_id, publisher=True)
+        response = await end(request, session_id, resource_id, publisher=True)
+        return cors.apply(request, response)
 
     @router.post("/whep/{session_id}")
     async def watch_stream(session_id: str, request: Request) -> Response:
-        return await negotiate(request, session_id, "whep", publisher=False)
+        response = await negotiate(request, session_id, "whep", publisher=False)
+        return cors.apply(request, response)
 
     @router.delete("/whep/{session_id}/{resource_id}")
     async def stop_watching(session_id: str, resource_id: str, request: Request) -> Response:
-        return await end(request, session_id, resource_id, publisher=False)
+        response = await end(request, session_id, resource_id, publisher=False)
+        return cors.apply(request, response)
 
     @router.patch("/whip/{session_id}/{resource_id}")
-    async def trickle_publisher(session_id: str, resource_id: str) -> Response:
-        return _no_trickle()
-
     @router.patch("/whep/{session_id}/{resource_id}")
-    async def trickle_viewer(session_id: str, resource_id: str) -> Response:
-        return _no_trickle()
+    async def trickle(session_id: str, resource_id: str, request: Request) -> Response:
+        return cors.apply(request, _no_trickle())
 
     @router.options("/whip/{session_id}")
     @router.options("/whep/{session_id}")
-    async def media_options(session_id: str) -> Response:
-        return Response(
+    async def media_options(session_id: str, request: Request) -> Response:
+        response = Response(
             status_code=204, headers={"Accept-Post": SDP_MEDIA_TYPE, "Allow": "OPTIONS, POST"}
         )
+        return cors.preflight(request, response)
+
+    @router.options("/whip/{session_id}/{resource_id}")
+    @router.options("/whep/{session_id}/{resource_id}")
+    async def resource_options(session_id: str, resource_id: str, request: Request) -> Response:
+        response = Response(status_code=204, headers={"Allow": "OPTIONS, DELETE, PATCH"})
+        return cors.preflight(request, response)
 
     return router

@@ -16,6 +16,7 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from server.cors import Cors
 from server.routes.media import media_router
 from stream.relay import Relay
 from tests.services import services_required
@@ -50,7 +51,7 @@ def need_chromium() -> None:
         pytest.skip(message)
 
 
-def relay_app(statuses: list[tuple[str, str]]) -> FastAPI:
+def relay_app(statuses: list[tuple[str, str]], origins: list[str]) -> FastAPI:
     relay = Relay([], on_status=lambda sid, status: statuses.append((sid, status)))
 
     @asynccontextmanager
@@ -68,7 +69,7 @@ def relay_app(statuses: list[tuple[str, str]]) -> FastAPI:
         return session_id == "s1"
 
     app = FastAPI(lifespan=lifespan)
-    app.include_router(media_router(lambda: relay, authorize, exists))
+    app.include_router(media_router(lambda: relay, authorize, exists, cors=Cors(origins)))
 
     @app.get("/stats")
     async def stats() -> dict[str, Any]:
@@ -85,9 +86,10 @@ def server() -> Iterator[tuple[str, list[tuple[str, str]]]]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        relay_app(statuses), log_level="warning", lifespan="on", ws="none", http="h11"
-    )
+    # The viewer page loads from http://localhost:port, another origin than the relay's
+    # http://127.0.0.1:port, so its WHEP requests go through CORS.
+    app = relay_app(statuses, [f"http://localhost:{port}"])
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", ws="none", http="h11")
     uvicorn_server = uvicorn.Server(config)
     # The relay lives in uvicorn's own loop: aiortc objects belong to one event loop.
     thread = threading.Thread(target=uvicorn_server.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -108,7 +110,7 @@ def server() -> Iterator[tuple[str, list[tuple[str, str]]]]:
 async def test_chromium_publishes_over_whip_and_plays_over_whep(
     server: tuple[str, list[tuple[str, str]]],
 ) -> None:
-    """Chromium's fake camera goes out over WHIP and a second Chromium page plays it over WHEP."""
+    """Chromium's fake camera goes out over WHIP; a page on another origin plays it over WHEP (CORS)."""
     need_chromium()
     from playwright.async_api import async_playwright
 
@@ -138,7 +140,8 @@ async def test_chromium_publishes_over_whip_and_plays_over_whep(
                 assert live["frames_in"]["video"] >= 10
 
                 viewer = await context.new_page()
-                await viewer.goto(f"{base}/pages/whep.html?session=s1")
+                other_origin = base.replace("127.0.0.1", "localhost")
+                await viewer.goto(f"{other_origin}/pages/whep.html?session=s1&media={base}")
                 assert await viewer.evaluate("window.result") == "ok"
                 await viewer.wait_for_function("window.framesPainted >= 30", timeout=15000)
                 quality = await viewer.evaluate(

@@ -8,12 +8,14 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from server.cors import Cors, media_origins
 from server.routes.media import MAX_SDP_BYTES, media_router
 from stream.relay import Relay
 from tests.stream.peers import DecodingViewer, SyntheticPublisher, wait_for
 
 SDP = {"Content-Type": "application/sdp"}
 SESSIONS = {"s1", "s2"}
+PLAYER_ORIGIN = "https://player.example"
 
 
 def key(session_id: str) -> dict[str, str]:
@@ -30,7 +32,8 @@ async def session_exists(session_id: str) -> bool:
 
 def app_for(relay: Relay) -> FastAPI:
     app = FastAPI()
-    app.include_router(media_router(lambda: relay, authorize_publisher, session_exists))
+    cors = Cors([PLAYER_ORIGIN])
+    app.include_router(media_router(lambda: relay, authorize_publisher, session_exists, cors=cors))
     return app
 
 
@@ -197,3 +200,65 @@ async def test_stopped_relay_answers_503(relay: Relay, client: httpx.AsyncClient
     viewer, response = await whep(client)
     assert_error(response, 503, "unavailable")
     await viewer.close()
+
+
+async def test_whep_player_on_another_origin_plays(client: httpx.AsyncClient) -> None:
+    """An allowed origin gets its preflight and reads Location and Link; its player decodes video."""
+    publisher = await whip(client)
+    preflight = await client.options(
+        "/whep/s1",
+        headers={
+            "Origin": PLAYER_ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == PLAYER_ORIGIN
+    assert "POST" in preflight.headers["access-control-allow-methods"]
+    assert "content-type" in preflight.headers["access-control-allow-headers"].lower()
+
+    viewer = DecodingViewer()
+    headers = {**SDP, "Origin": PLAYER_ORIGIN}
+    response = await client.post("/whep/s1", content=await viewer.offer(), headers=headers)
+    assert response.status_code == 201, response.text
+    assert response.headers["access-control-allow-origin"] == PLAYER_ORIGIN
+    exposed = {
+        h.strip().lower() for h in response.headers["access-control-expose-headers"].split(",")
+    }
+    assert {"location", "link"} <= exposed
+    assert "origin" in response.headers["vary"].lower()
+    location = response.headers["location"]
+    await viewer.answer(location.rsplit("/", 1)[1], response.text)
+    await wait_for(lambda: viewer.frames("video") >= 10, within=15, message="decoded frames")
+
+    resource_preflight = await client.options(
+        location, headers={"Origin": PLAYER_ORIGIN, "Access-Control-Request-Method": "DELETE"}
+    )
+    assert "DELETE" in resource_preflight.headers["access-control-allow-methods"]
+    deleted = await client.delete(location, headers={"Origin": PLAYER_ORIGIN})
+    assert deleted.headers["access-control-allow-origin"] == PLAYER_ORIGIN
+    await viewer.close()
+    await publisher.close()
+
+
+async def test_other_origins_get_no_cors_grant(client: httpx.AsyncClient) -> None:
+    """A preflight or an error answer for an unlisted origin carries no Allow-Origin."""
+    preflight = await client.options(
+        "/whep/s1",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert "access-control-allow-origin" not in preflight.headers
+    assert "access-control-allow-methods" not in preflight.headers
+    refused = await client.post("/whep/s2", content="v=0", headers={**SDP, "Origin": PLAYER_ORIGIN})
+    assert refused.status_code == 404
+    # The allowed origin can read the error too, so its player can say why.
+    assert refused.headers["access-control-allow-origin"] == PLAYER_ORIGIN
+
+
+def test_media_origins_default_to_the_public_url() -> None:
+    """With no FARMLIVE_ALLOWED_ORIGINS, the public URL's origin is the one allowed."""
+    assert media_origins([], "https://farm.example/shop/") == {"https://farm.example"}
+    assert media_origins(["https://a.example/"], None) == {"https://a.example"}
+    assert Cors(["*"]).allowed("https://anyone.example")
+    assert not Cors(media_origins([], None)).allowed("https://anyone.example")
