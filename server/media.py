@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from server.cors import Cors, media_origins
+from server.ice_links import IceLinks
 from server.routes.media import media_router
 from server.settings import Settings
 from shop.adapters.sql.catalogue import SqlCatalogue
@@ -77,4 +78,15 @@ def media_routes(get_services: Callable[[], Any], settings: Settings) -> APIRout
         authorize_publisher,
         session_exists,
         cors=Cors(media_origins(settings.allowed_origins, settings.public_url)),
+        ice_links=ice_links(settings),
+    )
+
+
+def ice_links(settings: Settings) -> IceLinks:
+    secret = settings.turn_secret.get_secret_value() if settings.turn_secret else None
+    return IceLinks(
+        settings.ice_servers,
+        turn_urls=settings.turn_urls,
+        turn_secret=secret,
+        ttl=settings.turn_ttl_seconds,
     )

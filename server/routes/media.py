@@ -10,6 +10,8 @@
   answers and takes none trickled (RFC 9725 section 4.3.1 lets a server refuse).
 - Errors are the contract's JSON. A session that exists but has no publisher answers
   `404 not_live` to viewers; a full relay answers `503` with `Retry-After`.
+- The 201 carries one `Link: <url>; rel="ice-server"` per STUN/TURN server the client
+  may use (`server.ice_links`), TURN credentials made for the session.
 - CORS (`server.cors`): every answer, errors included, carries
   `Access-Control-Allow-Origin` for an allowed origin; `OPTIONS` answers preflights on
   the endpoints and on resources.
@@ -23,6 +25,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from server.cors import Cors
+from server.ice_links import IceLinks
 from stream import NotFound, Relay, RelayFull, StreamError, Unauthorized
 
 MAX_SDP_BYTES = 64 * 1024
@@ -100,13 +103,17 @@ async def _read_sdp(request: Request) -> str:
     return offer
 
 
-def _sdp_answer(answer: str, location: str) -> Response:
-    return Response(
+def _sdp_answer(answer: str, location: str, links: list[str]) -> Response:
+    response = Response(
         content=answer,
         status_code=201,
         media_type=SDP_MEDIA_TYPE,
         headers={"Location": location},
     )
+    for value in links:
+        # One header per server (RFC 9725 section 4.6), as clients parse them.
+        response.headers.append("Link", value)
+    return response
 
 
 def _no_trickle() -> JSONResponse:
@@ -124,10 +131,12 @@ def media_router(
     session_exists: SessionExists,
     *,
     cors: Cors | None = None,
+    ice_links: IceLinks | None = None,
 ) -> APIRouter:
     """The WHIP/WHEP routes; `authorize_publisher(sid, token)` checks a stream key."""
     router = APIRouter(tags=["media"])
     cors = cors or Cors(())
+    links = ice_links or IceLinks()
 
     async def existing_session(session_id: str) -> None:
         if not await session_exists(session_id):
@@ -159,7 +168,8 @@ def media_router(
             return _error(exc.status, exc.code, exc.message, exc.headers)
         except StreamError as exc:
             return _stream_error(exc)
-        return _sdp_answer(answer, f"/{kind}/{session_id}/{resource_id}")
+        location = f"/{kind}/{session_id}/{resource_id}"
+        return _sdp_answer(answer, location, links.for_session(session_id))
 
     async def end(request: Request, session_id: str, resource_id: str, publisher: bool) -> Response:
         try:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from collections.abc import AsyncIterator
 
 import httpx
@@ -9,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 
 from server.cors import Cors, media_origins
+from server.ice_links import IceLinks, turn_credentials
 from server.routes.media import MAX_SDP_BYTES, media_router
 from stream.relay import Relay
 from tests.stream.peers import DecodingViewer, SyntheticPublisher, wait_for
@@ -262,3 +266,54 @@ def test_media_origins_default_to_the_public_url() -> None:
     assert media_origins(["https://a.example/"], None) == {"https://a.example"}
     assert Cors(["*"]).allowed("https://anyone.example")
     assert not Cors(media_origins([], None)).allowed("https://anyone.example")
+
+
+async def test_answers_carry_ice_server_links_with_coturn_credentials(relay: Relay) -> None:
+    """WHIP and WHEP 201s list every ICE server as a Link; TURN gets coturn REST credentials."""
+    links = IceLinks(
+        [{"urls": "stun:stun.farm.example:3478"}],
+        turn_urls=["turn:turn.farm.example:3478?transport=udp", "turns:turn.farm.example:5349"],
+        turn_secret="coturn-secret",
+        ttl=600,
+        clock=lambda: 1_700_000_000.0,
+    )
+    app = FastAPI()
+    app.include_router(
+        media_router(lambda: relay, authorize_publisher, session_exists, ice_links=links)
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://relay.test") as client:
+        publisher = await SyntheticPublisher.offer()
+        published = await client.post("/whip/s1", content=publisher.sdp, headers=key("s1"))
+        await publisher.answer(published.headers["location"].rsplit("/", 1)[1], published.text)
+        viewer, watched = await whep(client)
+        for response in (published, watched):
+            assert response.status_code == 201
+            values = response.headers.get_list("link")
+            assert values[0] == '<stun:stun.farm.example:3478>; rel="ice-server"'
+            assert len(values) == 3
+            for value in values[1:]:
+                assert value.startswith("<turn")
+                params = dict(
+                    part.strip().split("=", 1) for part in value.split(";")[1:] if "=" in part
+                )
+                username = params["username"].strip('"')
+                assert username == "1700000600:s1"
+                expected = base64.b64encode(
+                    hmac.new(b"coturn-secret", username.encode(), hashlib.sha1).digest()
+                ).decode()
+                assert params["credential"].strip('"') == expected
+                assert params["credential-type"] == '"password"'
+                assert params["rel"] == '"ice-server"'
+        await viewer.close()
+        await publisher.close()
+
+
+def test_turn_credentials_follow_coturn_rest_scheme() -> None:
+    """username is expiry:name and the credential is base64 HMAC-SHA1 of it under the secret."""
+    username, credential = turn_credentials("north", "42", ttl=3600, now=1000.5)
+    assert username == "4600:42"
+    # Computed with: printf '4600:42' | openssl dgst -sha1 -hmac north -binary | base64
+    assert credential == "oPo3heJpSen6GAxPfLcavej44/Y="
+    with pytest.raises(ValueError):
+        IceLinks(turn_urls=["turn:x:3478"])
