@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from server.client_ip import client_ip
 from server.cors import Cors, media_origins
 from server.ice_links import IceLinks
 from server.routes.media import media_router
@@ -34,7 +35,12 @@ async def open_relay(settings: Settings, on_status: StreamStatus) -> AsyncIterat
         except Exception:  # a status broadcast must never break the media path
             log.exception("could not broadcast stream status %s for %s", status, session_id)
 
-    relay = Relay(settings.ice_servers, max_viewers=settings.max_viewers, on_status=relay_status)
+    relay = Relay(
+        settings.ice_servers,
+        max_viewers=settings.max_viewers,
+        per_address=settings.whep_per_address,
+        on_status=relay_status,
+    )
     await relay.start()
     try:
         yield relay
@@ -79,6 +85,7 @@ def media_routes(get_services: Callable[[], Any], settings: Settings) -> APIRout
         session_exists,
         cors=Cors(media_origins(settings.allowed_origins, settings.public_url)),
         ice_links=ice_links(settings),
+        client_address=lambda request: client_ip(request, settings.trusted_proxies),
     )
 
 

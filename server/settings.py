@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     # Where pages send WHIP/WHEP; unset = this server. Point at an external SFU or relay.
     media_url: str | None = None
     max_viewers: int = Field(default=300, ge=1)
+    # Unconnected WHEP answers one client address may hold at once (429 beyond).
+    whep_per_address: int = Field(default=4, ge=1, le=1000)
     # TURN for WHIP/WHEP clients (server/ice_links.py): URLs, comma-separated, and
     # coturn's static-auth-secret; credentials are made per client, valid turn_ttl_seconds.
     turn_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)

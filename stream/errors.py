@@ -64,3 +64,15 @@ class RelayFull(StreamError):
     def __init__(self, message: str | None = None, *, retry_after: int = 10) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class RateLimited(StreamError):
+    """This client address already holds as many unconnected answers as it may."""
+
+    code = "rate_limited"
+    status = 429
+    default_message = "too many viewer connections from this address"
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 10) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -6,9 +6,9 @@ Decisions a caller relies on:
   `view()` raises `NotLive` when the session has none (never had one, or everybody
   left). A viewer joining while the publisher is away gets its answer at once, pinned to
   the last publisher's codecs, and media starts at the next publisher's first keyframe.
-- `max_viewers` caps the viewers of the whole relay process, all sessions together,
-  because what runs out is this process's CPU; `RelayFull.retry_after` says when to
-  try again.
+- `max_viewers` caps the connected viewers of the whole relay process, all sessions
+  together, because what runs out is this process's CPU; `RelayFull.retry_after` says
+  when to try again. Unconnected answers hold no slot (`stream.admission`).
 - `on_status(session_id, status)` reports "live" when a publisher's media starts
   flowing and "paused" when it stops: the publisher's connection failed or closed, it
   was deleted, or it sent nothing for `stall_seconds`. The relay never reports "ended":
@@ -25,7 +25,8 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from stream.errors import NotFound, NotLive, RelayFull
+from stream.admission import DEFAULT_ANSWER_SECONDS, DEFAULT_PER_ADDRESS, Admission
+from stream.errors import NotFound, NotLive
 from stream.ice import kernel_port_range, port_range_problem, rtc_configuration
 from stream.keyframes import DEFAULT_INTERVAL_SECONDS
 from stream.publisher import Publisher
@@ -63,6 +64,8 @@ class Relay:
         keyframe_interval: float = DEFAULT_INTERVAL_SECONDS,
         stall_seconds: float = DEFAULT_STALL_SECONDS,
         full_retry_after: int = DEFAULT_FULL_RETRY_AFTER,
+        per_address: int = DEFAULT_PER_ADDRESS,
+        answer_seconds: float = DEFAULT_ANSWER_SECONDS,
     ) -> None:
         self._configuration = rtc_configuration(ice_servers)
         self.max_viewers = max_viewers
@@ -74,7 +77,12 @@ class Relay:
         self._rooms: dict[str, Room] = {}
         self._tasks = TaskSet()
         self._statuses: asyncio.Queue[tuple[str, str]] | None = None
-        self._reserved_viewers = 0
+        self._admission = Admission(
+            max_viewers,
+            per_address=per_address,
+            answer_seconds=answer_seconds,
+            retry_after=full_retry_after,
+        )
         self._running = False
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -98,6 +106,7 @@ class Relay:
         for room in self._rooms.values():
             peers.extend(room.close())
         self._rooms.clear()
+        self._admission.close()
         await asyncio.gather(*(peer.close() for peer in peers), return_exceptions=True)
         await self._tasks.close()
         self._statuses = None
@@ -148,16 +157,20 @@ class Relay:
         publisher.pc.on("connectionstatechange", on_state)
         return publisher.resource_id, answer
 
-    async def view(self, session_id: str, offer_sdp: str) -> tuple[str, str]:
-        """Accept a viewer of a session that has a publisher (see the module docstring)."""
+    async def view(self, session_id: str, offer_sdp: str, *, address: str = "") -> tuple[str, str]:
+        """Accept a viewer of a session that has a publisher (see the module docstring).
+
+        The answer holds no slot until its ICE connects (`stream.admission`): it expires
+        unconnected after `answer_seconds`, and `address` (the client's) may hold only
+        a few unconnected answers at once.
+        """
         self._check_running()
         room = self._room(session_id)
         if room is None or not room.codecs:
             raise NotLive()
-        if self.viewer_count + self._reserved_viewers >= self.max_viewers:
-            raise RelayFull(retry_after=self._full_retry_after)
-        viewer = Viewer(_resource_id(), self._configuration)
-        self._reserved_viewers += 1
+        resource_id = _resource_id()
+        self._admission.reserve(resource_id, address)
+        viewer = Viewer(resource_id, self._configuration)
         room.pending += 1
         try:
             answer = await viewer.negotiate(
@@ -167,26 +180,37 @@ class Relay:
                 packetizer=room.packetizer,
             )
         except BaseException:
-            self._reserved_viewers -= 1
+            self._admission.release(resource_id)
             room.pending -= 1
             self._discard_if_empty(room)
             await viewer.close()
             raise
-        self._reserved_viewers -= 1
         room.pending -= 1
         if not self._running or self._rooms.get(session_id) is not room:
+            self._admission.release(resource_id)
             await viewer.close()
             raise NotLive("the session was closed")
         room.add_viewer(viewer)
+        viewer.pc.on("connectionstatechange", lambda: self._viewer_state(room, viewer))
+        self._admission.expire_unless_connected(
+            resource_id, lambda: self._drop_viewer(room, viewer)
+        )
+        return resource_id, answer
 
-        def on_state() -> None:
-            if viewer.pc.connectionState in ("failed", "closed"):
-                if room.remove_viewer(viewer.resource_id) is not None:
-                    self._tasks.spawn(viewer.close(), name=f"close-{viewer.resource_id}")
-                self._discard_if_empty(room)
+    def _viewer_state(self, room: Room, viewer: Viewer) -> None:
+        state = viewer.pc.connectionState
+        if state == "connected":
+            if not self._admission.connect(viewer.resource_id):
+                # Expired while ICE finished, or every slot filled meanwhile.
+                self._drop_viewer(room, viewer)
+        elif state in ("failed", "closed"):
+            self._drop_viewer(room, viewer)
 
-        viewer.pc.on("connectionstatechange", on_state)
-        return viewer.resource_id, answer
+    def _drop_viewer(self, room: Room, viewer: Viewer) -> None:
+        self._admission.release(viewer.resource_id)
+        if room.remove_viewer(viewer.resource_id) is not None:
+            self._tasks.spawn(viewer.close(), name=f"close-{viewer.resource_id}")
+        self._discard_if_empty(room)
 
     async def delete(self, session_id: str, resource_id: str) -> None:
         """End a publisher or viewer resource; NotFound if the session has no such resource."""
@@ -201,6 +225,7 @@ class Relay:
             viewer = room.remove_viewer(resource_id)
             if viewer is None:
                 raise NotFound()
+            self._admission.release(resource_id)
             await viewer.close()
         self._discard_if_empty(room)
 
@@ -210,13 +235,21 @@ class Relay:
         if room is None:
             return
         peers = room.close()
+        for peer in peers:
+            self._admission.release(peer.resource_id)
         await asyncio.gather(*(peer.close() for peer in peers), return_exceptions=True)
 
     # -- introspection -----------------------------------------------------------------
 
     @property
     def viewer_count(self) -> int:
+        """Viewers with an answer, connected or not yet."""
         return sum(len(room.viewers) for room in self._rooms.values())
+
+    @property
+    def admission(self) -> Admission:
+        """Slots and pending answers, for tests and diagnostics."""
+        return self._admission
 
     def stats(self) -> dict[str, dict[str, Any]]:
         """Per session: status, publisher connected, viewers, codecs, frame counters."""

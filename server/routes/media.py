@@ -9,7 +9,8 @@
 - `PATCH` on a resource answers `405`: the relay gathers all its candidates before it
   answers and takes none trickled (RFC 9725 section 4.3.1 lets a server refuse).
 - Errors are the contract's JSON. A session that exists but has no publisher answers
-  `404 not_live` to viewers; a full relay answers `503` with `Retry-After`.
+  `404 not_live` to viewers; a full relay answers `503 relay_full` with `Retry-After`,
+  and an address with too many unconnected answers `429 rate_limited`.
 - The 201 carries one `Link: <url>; rel="ice-server"` per STUN/TURN server the client
   may use (`server.ice_links`), TURN credentials made for the session.
 - CORS (`server.cors`): every answer, errors included, carries
@@ -26,7 +27,7 @@ from fastapi.responses import JSONResponse
 
 from server.cors import Cors
 from server.ice_links import IceLinks
-from stream import NotFound, Relay, RelayFull, StreamError, Unauthorized
+from stream import NotFound, RateLimited, Relay, RelayFull, StreamError, Unauthorized
 
 MAX_SDP_BYTES = 64 * 1024
 SDP_MEDIA_TYPE = "application/sdp"
@@ -56,7 +57,7 @@ def _error(
 
 def _stream_error(exc: StreamError) -> JSONResponse:
     headers = None
-    if isinstance(exc, RelayFull):
+    if isinstance(exc, (RelayFull, RateLimited)):
         headers = {"Retry-After": str(exc.retry_after)}
     elif isinstance(exc, Unauthorized):
         headers = {"WWW-Authenticate": "Bearer"}
@@ -132,11 +133,17 @@ def media_router(
     *,
     cors: Cors | None = None,
     ice_links: IceLinks | None = None,
+    client_address: Callable[[Request], str] | None = None,
 ) -> APIRouter:
     """The WHIP/WHEP routes; `authorize_publisher(sid, token)` checks a stream key."""
     router = APIRouter(tags=["media"])
     cors = cors or Cors(())
     links = ice_links or IceLinks()
+
+    def address_of(request: Request) -> str:
+        if client_address is not None:
+            return client_address(request)
+        return request.client.host if request.client else ""
 
     async def existing_session(session_id: str) -> None:
         if not await session_exists(session_id):
@@ -163,7 +170,9 @@ def media_router(
             if publisher:
                 resource_id, answer = await relay.publish(session_id, offer)
             else:
-                resource_id, answer = await relay.view(session_id, offer)
+                resource_id, answer = await relay.view(
+                    session_id, offer, address=address_of(request)
+                )
         except _RequestError as exc:
             return _error(exc.status, exc.code, exc.message, exc.headers)
         except StreamError as exc:

@@ -189,6 +189,7 @@ async def test_full_relay_answers_503_with_retry_after() -> None:
             publisher = await whip(client)
             first, ok = await whep(client)
             assert ok.status_code == 201
+            await wait_for(lambda: relay.admission.connected == 1, within=10, message="a slot")
             second, full = await whep(client)
             assert_error(full, 503, "relay_full")
             assert full.headers["retry-after"] == "12"
@@ -317,3 +318,34 @@ def test_turn_credentials_follow_coturn_rest_scheme() -> None:
     assert credential == "oPo3heJpSen6GAxPfLcavej44/Y="
     with pytest.raises(ValueError):
         IceLinks(turn_urls=["turn:x:3478"])
+
+
+async def test_a_flood_from_one_address_does_not_keep_another_out() -> None:
+    """Bare WHEP POSTs of a stale offer from one address hit 429; a viewer elsewhere plays."""
+    relay = Relay(max_viewers=3)
+    await relay.start()
+    app = app_for(relay)
+    flood_transport = httpx.ASGITransport(app=app, client=("203.0.113.66", 40000))
+    viewer_transport = httpx.ASGITransport(app=app, client=("198.51.100.7", 40001))
+    try:
+        async with (
+            httpx.AsyncClient(transport=flood_transport, base_url="http://relay.test") as flood,
+            httpx.AsyncClient(transport=viewer_transport, base_url="http://relay.test") as client,
+        ):
+            publisher = await whip(client)
+            stale = DecodingViewer()
+            offer = await stale.offer()
+            answers = [await flood.post("/whep/s1", content=offer, headers=SDP) for _ in range(12)]
+            codes = [a.status_code for a in answers]
+            assert codes[:4] == [201] * 4
+            assert set(codes[4:]) == {429}
+            assert_error(answers[-1], 429, "rate_limited")
+            assert int(answers[-1].headers["retry-after"]) >= 1
+
+            viewer, response = await whep(client)
+            assert response.status_code == 201, response.text
+            await wait_for(lambda: viewer.frames("video") >= 10, within=15, message="frames")
+            for peer in (stale, viewer, publisher):
+                await peer.close()
+    finally:
+        await relay.stop()

@@ -16,7 +16,7 @@ import aiortc.rtcrtpsender
 import pytest
 from aiortc import RTCPeerConnection
 
-from stream.errors import BadOffer, NotFound, NotLive, RelayFull
+from stream.errors import BadOffer, NotFound, NotLive, RateLimited, RelayFull
 from stream.passthrough import PacketOnlyEncoder, media_ssrc, sender_encoder
 from stream.relay import Relay
 from tests.stream.conftest import StatusLog
@@ -349,6 +349,8 @@ async def test_max_viewers_answers_relay_full(statuses: StatusLog) -> None:
     try:
         publisher = await start_publisher(relay, "s1")
         viewers = [await start_viewer(relay, "s1") for _ in range(2)]
+        # Slots are taken when ICE connects, not when the answer goes out.
+        await wait_for(lambda: relay.admission.connected == 2, within=10, message="2 connected")
         extra = DecodingViewer()
         offer = await extra.offer()
         with pytest.raises(RelayFull) as caught:
@@ -364,6 +366,52 @@ async def test_max_viewers_answers_relay_full(statuses: StatusLog) -> None:
             await peer.close()
     finally:
         await relay.stop()
+
+
+async def test_unconnected_answers_hold_no_slot_and_expire(statuses: StatusLog) -> None:
+    """An answer nobody connects to takes no seat from a real viewer and is closed after its deadline."""
+    relay = Relay(max_viewers=1, on_status=statuses, answer_seconds=1.5)
+    await relay.start()
+    try:
+        publisher = await start_publisher(relay, "s1")
+        ghost = DecodingViewer()
+        ghost_id, _ = await relay.view("s1", await ghost.offer(), address="198.51.100.1")
+        assert relay.admission.pending == 1 and relay.admission.connected == 0
+
+        real = DecodingViewer()
+        resource_id, answer = await relay.view("s1", await real.offer(), address="198.51.100.2")
+        await real.answer(resource_id, answer)
+        await wait_for(lambda: real.frames("video") >= 1, within=10, message="the real viewer")
+        assert relay.admission.connected == 1
+
+        await wait_for(lambda: relay.admission.expired == 1, within=10, message="the expiry")
+        room = relay.room("s1")
+        assert room is not None and ghost_id not in room.viewers
+        assert relay.admission.pending == 0
+        with pytest.raises(RelayFull):
+            await relay.view("s1", await ghost.offer(), address="198.51.100.3")
+        for peer in (ghost, real, publisher):
+            await peer.close()
+    finally:
+        await relay.stop()
+
+
+async def test_one_address_holds_few_unconnected_answers(relay: Relay) -> None:
+    """Past per_address unconnected answers an address gets RateLimited; others still join."""
+    publisher = await start_publisher(relay, "s1")
+    stale = DecodingViewer()
+    offer = await stale.offer()
+    for _ in range(4):
+        await relay.view("s1", offer, address="203.0.113.9")
+    with pytest.raises(RateLimited) as caught:
+        await relay.view("s1", offer, address="203.0.113.9")
+    assert caught.value.code == "rate_limited" and caught.value.retry_after >= 1
+    viewer = DecodingViewer()
+    resource_id, answer = await relay.view("s1", await viewer.offer(), address="203.0.113.10")
+    await viewer.answer(resource_id, answer)
+    await wait_for(lambda: viewer.frames("video") >= 1, within=10, message="the other address")
+    for peer in (stale, viewer, publisher):
+        await peer.close()
 
 
 @pytest.mark.slow
