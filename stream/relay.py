@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from stream.admission import DEFAULT_ANSWER_SECONDS, DEFAULT_PER_ADDRESS, Admission
-from stream.errors import NotFound, NotLive
+from stream.errors import NotFound, NotLive, PublisherActive
 from stream.ice import kernel_port_range, port_range_problem, rtc_configuration
 from stream.keyframes import DEFAULT_INTERVAL_SECONDS
 from stream.publisher import Publisher
@@ -117,11 +117,21 @@ class Relay:
 
     # -- WHIP / WHEP -------------------------------------------------------------------
 
-    async def publish(self, session_id: str, offer_sdp: str) -> tuple[str, str]:
-        """Accept a publisher; a previous publisher of the session is replaced, viewers stay."""
+    async def publish(
+        self, session_id: str, offer_sdp: str, *, takeover: bool = False
+    ) -> tuple[str, str]:
+        """Accept a publisher; viewers stay across publishers.
+
+        While another publisher holds the session (`Room.active`) a new one is refused
+        with `PublisherActive` unless `takeover`; even then it replaces the current one
+        only once its media flows (see `Room`).
+        """
         self._check_running()
         room = self._room(session_id, create=True)
         assert room is not None
+        if room.active and not takeover:
+            self._discard_if_empty(room)
+            raise PublisherActive()
         publisher = Publisher(
             _resource_id(),
             room.next_epoch(),
@@ -142,11 +152,11 @@ class Relay:
             # stop() or close_session() ran while we negotiated.
             await publisher.close()
             raise NotLive("the session was closed")
-
-        previous, stranded = room.set_publisher(publisher)
-        for peer in (previous, *stranded):
-            if peer is not None:
-                self._tasks.spawn(peer.close(), name=f"close-{peer.resource_id}")
+        if room.active and not takeover:
+            # Another publisher connected while this one negotiated.
+            await publisher.close()
+            raise PublisherActive()
+        self._retire(room.offer_publisher(publisher))
 
         def on_state() -> None:
             if publisher.pc.connectionState in ("failed", "closed"):
@@ -156,6 +166,11 @@ class Relay:
 
         publisher.pc.on("connectionstatechange", on_state)
         return publisher.resource_id, answer
+
+    def _retire(self, peers: list[Publisher | Viewer]) -> None:
+        for peer in peers:
+            self._admission.release(peer.resource_id)
+            self._tasks.spawn(peer.close(), name=f"close-{peer.resource_id}")
 
     async def view(self, session_id: str, offer_sdp: str, *, address: str = "") -> tuple[str, str]:
         """Accept a viewer of a session that has a publisher (see the module docstring).
@@ -217,8 +232,11 @@ class Relay:
         room = self._room(session_id)
         if room is None:
             raise NotFound()
-        publisher = room.publisher
-        if publisher is not None and publisher.resource_id == resource_id:
+        publisher = next(
+            (p for p in (room.publisher, room.candidate) if p and p.resource_id == resource_id),
+            None,
+        )
+        if publisher is not None:
             room.publisher_gone(publisher)
             await publisher.close()
         else:
@@ -271,6 +289,7 @@ class Relay:
             room = self._rooms[session_id] = Room(
                 session_id,
                 emit_status=self._emit_status,
+                retire=self._retire,
                 keyframe_interval=self._keyframe_interval,
             )
         return room

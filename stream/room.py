@@ -27,6 +27,12 @@ class Room:
     Viewers outlive publishers: when the host drops, viewers stay connected and pick up
     again at the next keyframe of whoever publishes next. Status changes ("live" when a
     publisher's media flows, "paused" when it stops) go to `emit_status`.
+
+    A publisher that arrives while another holds the room is a `candidate`: it takes
+    over only when its media flows (its first video keyframe, or its first frame if it
+    sends no video); until then the current publisher keeps the session, so a stray
+    POST with the key can't leave viewers watching nothing. Peers replaced go to
+    `retire`, which closes them.
     """
 
     def __init__(
@@ -34,11 +40,13 @@ class Room:
         session_id: str,
         *,
         emit_status: Callable[[str, str], None],
+        retire: Callable[[list[Publisher | Viewer]], None] = lambda peers: None,
         keyframe_interval: float = DEFAULT_INTERVAL_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.session_id = session_id
         self.publisher: Publisher | None = None
+        self.candidate: Publisher | None = None
         self.viewers: dict[str, Viewer] = {}
         # The last publisher's codecs: viewers are pinned to them, even while paused.
         self.codecs: dict[str, RTCRtpCodecParameters] = {}
@@ -48,6 +56,7 @@ class Room:
         self.last_media_at: float | None = None
         self.frames_in = {kind: 0 for kind in MEDIA_KINDS}
         self._emit_status = emit_status
+        self._retire = retire
         self._clock = clock
         self._tracks: dict[str, list[PacketTrack]] = {kind: [] for kind in MEDIA_KINDS}
         self._timelines: dict[str, Timeline] = {}
@@ -60,7 +69,31 @@ class Room:
 
     @property
     def empty(self) -> bool:
-        return self.publisher is None and not self.viewers and self.pending == 0
+        return (
+            self.publisher is None
+            and self.candidate is None
+            and not self.viewers
+            and self.pending == 0
+        )
+
+    @property
+    def active(self) -> bool:
+        """Whether the current publisher holds the session: connected, or its media flowing."""
+        publisher = self.publisher
+        return publisher is not None and (publisher.connected or self.status == LIVE)
+
+    def offer_publisher(self, publisher: Publisher) -> list[Publisher | Viewer]:
+        """A new publisher: current at once if the room has none, else the candidate.
+
+        Returns the peers it displaces (a previous candidate; or, made current, the
+        publisher it replaces and the viewers it strands), for the caller to close.
+        """
+        if self.publisher is None:
+            previous, stranded = self.set_publisher(publisher)
+            return [peer for peer in (previous, *stranded) if peer is not None]
+        displaced = self.candidate
+        self.candidate = publisher
+        return [displaced] if displaced is not None else []
 
     def next_epoch(self) -> int:
         self._epochs += 1
@@ -90,6 +123,9 @@ class Room:
 
     def publisher_gone(self, publisher: Publisher) -> bool:
         """The publisher disconnected or was deleted; True if it was the current one."""
+        if publisher is self.candidate:
+            self.candidate = None
+            return False
         if publisher is not self.publisher:
             return False
         self.publisher = None
@@ -114,6 +150,10 @@ class Room:
 
     def on_packet(self, publisher: Publisher, kind: str, packet: EncodedPacket) -> None:
         """Fan one encoded frame out to every viewer of its kind."""
+        if publisher is self.candidate and self._takes_over(publisher, kind, packet):
+            self.candidate = None
+            previous, stranded = self.set_publisher(publisher)
+            self._retire([peer for peer in (previous, *stranded) if peer is not None])
         if publisher is not self.publisher:
             # A replaced publisher may still deliver a frame or two while it closes.
             return
@@ -150,6 +190,12 @@ class Room:
         if packet.is_keyframe:
             self._keyframes.keyframe_seen()
 
+    @staticmethod
+    def _takes_over(publisher: Publisher, kind: str, packet: EncodedPacket) -> bool:
+        if "video" in publisher.codecs:
+            return kind == "video" and packet.is_keyframe
+        return True
+
     def packetizer(self, kind: str, codec: RTCRtpCodecParameters) -> Packetizer:
         """The session's shared packetizer for `kind`, replaced if the codec changed."""
         packetizer = self._packetizers.get(kind)
@@ -171,9 +217,10 @@ class Room:
     def close(self) -> list[Publisher | Viewer]:
         """Detach everything without reporting a status; returns the peers to close."""
         peers: list[Publisher | Viewer] = []
-        if self.publisher is not None:
-            peers.append(self.publisher)
-            self.publisher = None
+        for publisher in (self.publisher, self.candidate):
+            if publisher is not None:
+                peers.append(publisher)
+        self.publisher = self.candidate = None
         for resource_id in list(self.viewers):
             viewer = self.remove_viewer(resource_id)
             if viewer is not None:
@@ -186,6 +233,7 @@ class Room:
         return {
             "status": self.status,
             "publisher": self.publisher is not None and self.publisher.connected,
+            "takeover_pending": self.candidate is not None,
             "viewers": len(self.viewers),
             "codecs": {kind: codec.name for kind, codec in self.codecs.items()},
             "frames_in": dict(self.frames_in),

@@ -6,6 +6,8 @@
 - `POST /whep/{sid}` (no key: sessions are public) -> `201` answer + `Location`;
   `DELETE` ends viewing. Resource ids are 96 random bits, so knowing one is the
   permission to delete it.
+- A second publisher while one is live answers `409 publisher_active` unless it asks
+  `POST /whip/{sid}?takeover=1`; it replaces the first only once its media flows.
 - `PATCH` on a resource answers `405`: the relay gathers all its candidates before it
   answers and takes none trickled (RFC 9725 section 4.3.1 lets a server refuse).
 - Errors are the contract's JSON. A session that exists but has no publisher answers
@@ -168,7 +170,8 @@ def media_router(
             offer = await _read_sdp(request)
             relay = running_relay()
             if publisher:
-                resource_id, answer = await relay.publish(session_id, offer)
+                takeover = request.query_params.get("takeover", "") in ("1", "true")
+                resource_id, answer = await relay.publish(session_id, offer, takeover=takeover)
             else:
                 resource_id, answer = await relay.view(
                     session_id, offer, address=address_of(request)

@@ -274,10 +274,12 @@ class DecodeErrors(logging.Handler):
             self.messages.append(message)
 
 
-async def start_publisher(relay: Any, session_id: str, **options: Any) -> SyntheticPublisher:
+async def start_publisher(
+    relay: Any, session_id: str, *, takeover: bool = False, **options: Any
+) -> SyntheticPublisher:
     """Publish a synthetic camera (and microphone) to `relay` as session `session_id`."""
     publisher = await SyntheticPublisher.offer(**options)
-    resource_id, answer = await relay.publish(session_id, publisher.sdp)
+    resource_id, answer = await relay.publish(session_id, publisher.sdp, takeover=takeover)
     await publisher.answer(resource_id, answer)
     return publisher
 

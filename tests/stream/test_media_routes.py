@@ -349,3 +349,25 @@ async def test_a_flood_from_one_address_does_not_keep_another_out() -> None:
                 await peer.close()
     finally:
         await relay.stop()
+
+
+async def test_second_publisher_needs_takeover(client: httpx.AsyncClient, relay: Relay) -> None:
+    """A second WHIP POST while live answers 409 publisher_active; ?takeover=1 swaps once media flows."""
+    first = await whip(client)
+    await wait_for(lambda: relay.stats().get("s1", {}).get("status") == "live", within=10)
+    second = await SyntheticPublisher.offer()
+    refused = await client.post("/whip/s1", content=second.sdp, headers=key("s1"))
+    assert_error(refused, 409, "publisher_active")
+    taken = await client.post("/whip/s1?takeover=1", content=second.sdp, headers=key("s1"))
+    assert taken.status_code == 201, taken.text
+    resource_id = taken.headers["location"].rsplit("/", 1)[1]
+    await second.answer(resource_id, taken.text)
+    room = relay.room("s1")
+    assert room is not None
+    await wait_for(
+        lambda: room.publisher is not None and room.publisher.resource_id == resource_id,
+        within=10,
+        message="the takeover",
+    )
+    for peer in (first, second):
+        await peer.close()

@@ -16,13 +16,21 @@ import aiortc.rtcrtpsender
 import pytest
 from aiortc import RTCPeerConnection
 
-from stream.errors import BadOffer, NotFound, NotLive, RateLimited, RelayFull
+from stream.errors import (
+    BadOffer,
+    NotFound,
+    NotLive,
+    PublisherActive,
+    RateLimited,
+    RelayFull,
+)
 from stream.passthrough import PacketOnlyEncoder, media_ssrc, sender_encoder
 from stream.relay import Relay
 from tests.stream.conftest import StatusLog
 from tests.stream.peers import (
     DecodeErrors,
     DecodingViewer,
+    SyntheticPublisher,
     codec_capabilities,
     loopback,
     start_publisher,
@@ -194,12 +202,25 @@ async def test_stalled_publisher_is_reported_paused(statuses: StatusLog) -> None
 
 
 async def test_new_publisher_replaces_the_old_one(relay: Relay, statuses: StatusLog) -> None:
-    """Publishing again while live replaces the old publisher without disconnecting viewers."""
+    """A takeover replaces the old publisher once its media flows, without disconnecting viewers."""
     first = await start_publisher(relay, "s1")
     viewer = await start_viewer(relay, "s1")
     await wait_for(lambda: viewer.frames("video") >= 10, within=10)
 
-    second = await start_publisher(relay, "s1")
+    intruder = await SyntheticPublisher.offer()
+    with pytest.raises(PublisherActive) as caught:
+        await relay.publish("s1", intruder.sdp)
+    assert (caught.value.code, caught.value.status) == ("publisher_active", 409)
+    # A takeover whose media never flows (nobody applies its answer) changes nothing.
+    await relay.publish("s1", intruder.sdp, takeover=True)
+    room = relay.room("s1")
+    assert room is not None and room.candidate is not None
+    before = viewer.frames("video")
+    await wait_for(lambda: viewer.frames("video") >= before + 30, within=10, message="more frames")
+    assert room.publisher is not None and room.publisher.resource_id == first.resource_id
+    await intruder.close()
+
+    second = await start_publisher(relay, "s1", takeover=True)
     await wait_for(lambda: first.pc.connectionState == "closed", message="the old publisher closed")
     resumed_from = viewer.frames("video")
     await wait_for(lambda: viewer.frames("video") >= resumed_from + 20, within=10)
