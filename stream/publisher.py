@@ -12,7 +12,12 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from stream.errors import BadOffer
 from stream.packets import EncodedPacket
 from stream.passthrough import FrameTap, forward_audio_promptly, send_pli, tap_receiver
-from stream.sdp import negotiated_codecs, offer_kinds, publisher_preferences
+from stream.sdp import (
+    negotiated_codecs,
+    offer_kinds,
+    publisher_preferences,
+    without_mdns_candidates,
+)
 from stream.tasks import TaskSet
 
 logger = logging.getLogger(__name__)
@@ -52,13 +57,14 @@ class Publisher:
             # Created before setRemoteDescription so it adopts them: codec preferences
             # and the tap must be in place before aiortc picks codecs and starts receiving.
             transceiver = self.pc.addTransceiver(kind, direction="recvonly")
-            transceiver.setCodecPreferences(publisher_preferences(kind))
+            transceiver.setCodecPreferences(publisher_preferences(kind, offer_sdp))
             self.receivers[kind] = transceiver.receiver
             self.taps[kind] = tap_receiver(transceiver.receiver, self._forwarder(kind))
             if kind == "audio":
                 forward_audio_promptly(transceiver.receiver)
         try:
-            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            offer = RTCSessionDescription(sdp=without_mdns_candidates(offer_sdp), type="offer")
+            await self.pc.setRemoteDescription(offer)
             await self.pc.setLocalDescription(await self.pc.createAnswer())
         except Exception as exc:
             # aiortc reports a bad offer with ValueError, OperationError or InternalError

@@ -11,6 +11,7 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from stream.keyframes import DEFAULT_INTERVAL_SECONDS, KeyframeRequests
 from stream.packetizer import Packetizer
 from stream.packets import EncodedPacket
+from stream.parameter_sets import ParameterSets
 from stream.publisher import Publisher
 from stream.sdp import MEDIA_KINDS, same_codec
 from stream.timeline import Timeline
@@ -62,6 +63,7 @@ class Room:
         self._timelines: dict[str, Timeline] = {}
         self._packetizers: dict[str, Packetizer] = {}
         self._video_epoch: int | None = None
+        self._parameter_sets = ParameterSets()
         self._epochs = 0
         self._keyframes = KeyframeRequests(
             self._send_keyframe_request, interval=keyframe_interval, clock=clock
@@ -172,6 +174,10 @@ class Room:
         packet.dts = pts
         tracks = self._tracks[kind]
         if kind == "video":
+            if codec.name.lower() == "h264":
+                if publisher.epoch != self._video_epoch:
+                    self._parameter_sets = ParameterSets()  # a new encoder's own sets
+                packet = self._parameter_sets.complete(packet)
             self._video_frame(publisher, packet, tracks)
         for track in tracks:
             track.push(packet)

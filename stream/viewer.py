@@ -11,7 +11,12 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from stream.errors import BadOffer
 from stream.packetizer import Packetizer
 from stream.passthrough import PacketOnlyEncoder, install_packetizer, on_keyframe_request
-from stream.sdp import negotiated_codecs, offer_kinds, viewer_preferences
+from stream.sdp import (
+    negotiated_codecs,
+    offer_kinds,
+    viewer_preferences,
+    without_mdns_candidates,
+)
 from stream.track import PacketTrack
 
 
@@ -50,7 +55,8 @@ class Viewer:
             self.tracks[kind] = track
             self.senders[kind] = transceiver.sender
         try:
-            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            offer = RTCSessionDescription(sdp=without_mdns_candidates(offer_sdp), type="offer")
+            await self.pc.setRemoteDescription(offer)
             await self.pc.setLocalDescription(await self.pc.createAnswer())
         except Exception as exc:
             wanted = ", ".join(c.mimeType for c in publisher_codecs.values()) or "VP8 or Opus"

@@ -97,10 +97,11 @@ def loopback() -> RTCConfiguration:
     return RTCConfiguration(iceServers=[])
 
 
-def codec_capabilities(kind: str, mime: str) -> list[Any]:
-    """aiortc's capabilities for one codec (plus RTX for video)."""
+def codec_capabilities(kind: str, mime: str | tuple[str, ...]) -> list[Any]:
+    """aiortc's capabilities for one codec, or several in this order (plus RTX for video)."""
     codecs = RTCRtpSender.getCapabilities(kind).codecs
-    chosen = [c for c in codecs if c.mimeType.lower() == mime.lower()]
+    mimes = (mime,) if isinstance(mime, str) else mime
+    chosen = [c for m in mimes for c in codecs if c.mimeType.lower() == m.lower()]
     if kind == "video":
         chosen += [c for c in codecs if c.mimeType.lower() == "video/rtx"]
     return chosen
@@ -128,7 +129,11 @@ class SyntheticPublisher:
 
     @classmethod
     async def offer(
-        cls, *, video: bool = True, audio: bool = True, video_codec: str | None = None
+        cls,
+        *,
+        video: bool = True,
+        audio: bool = True,
+        video_codec: str | tuple[str, ...] | None = None,
     ) -> SyntheticPublisher:
         pc = RTCPeerConnection(loopback())
         publisher = cls(

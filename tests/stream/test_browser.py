@@ -37,9 +37,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
     "--autoplay-policy=no-user-gesture-required",
-    # Without a camera permission Chromium hides host candidates behind mDNS names,
-    # which nothing on this machine resolves.
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    # Chromium's default candidates: without a camera permission (the viewer page) its
+    # host candidates are mDNS names, which the relay drops (stream.sdp).
 ]
 
 

@@ -526,3 +526,38 @@ async def test_a_port_range_the_kernel_ignores_is_reported(
         "ip_local_port_range" in r.getMessage() or "port range" in r.getMessage()
         for r in caplog.records
     )
+
+
+async def test_h264_is_preferred_when_the_publisher_prefers_it(relay: Relay) -> None:
+    """A publisher offering H.264 before VP8 is answered with H.264, and viewers get H.264."""
+    publisher = await start_publisher(relay, "s1", video_codec=("video/H264", "video/VP8"))
+    room = relay.room("s1")
+    assert room is not None and room.codecs["video"].name == "H264"
+    viewer = await start_viewer(relay, "s1")
+    await wait_for(lambda: viewer.frames("video") >= 5, within=15, message="H.264 frames")
+    assert viewer.negotiated("video")[0] == "video/H264"
+    for peer in (viewer, publisher):
+        await peer.close()
+
+
+async def test_mdns_candidates_cost_the_join_no_wait(relay: Relay) -> None:
+    """A viewer offering only `.local` host candidates (Chromium's default) is answered at once and plays."""
+    publisher = await start_publisher(relay, "s1")
+    viewer = DecodingViewer()
+    offer = await viewer.offer()
+    lines = []
+    for n, line in enumerate(offer.split("\r\n")):
+        if line.startswith("a=candidate:"):
+            fields = line.split()
+            fields[4] = f"{n:08x}-6f1e-4c2a-9d3b-farmlive.local"
+            line = " ".join(fields)
+        lines.append(line)
+    started = time.monotonic()
+    resource_id, answer = await relay.view("s1", "\r\n".join(lines))
+    answered = time.monotonic() - started
+    # aioice would wait about 1 s per mDNS name before answering.
+    assert answered < 0.5, answered
+    await viewer.answer(resource_id, answer)
+    await wait_for(lambda: viewer.frames("video") >= 1, within=10, message="first frame")
+    for peer in (viewer, publisher):
+        await peer.close()
