@@ -13,6 +13,7 @@ from fastapi import APIRouter
 from server.client_ip import client_ip
 from server.cors import Cors, media_origins
 from server.ice_links import IceLinks
+from server.relay_registry import RelayRegistry
 from server.routes.media import media_router
 from server.settings import Settings
 from shop.adapters.sql.catalogue import SqlCatalogue
@@ -46,6 +47,29 @@ async def open_relay(settings: Settings, on_status: StreamStatus) -> AsyncIterat
         yield relay
     finally:
         await relay.stop()
+
+
+@asynccontextmanager
+async def open_relay_registry(
+    settings: Settings, redis: Any, relay: Relay
+) -> AsyncIterator[RelayRegistry | None]:
+    """With Redis and `FARMLIVE_RELAY_URL`, this process's claims on sessions' relays."""
+    if redis is None or not settings.relay_url:
+        if settings.relay_url:
+            log.warning("FARMLIVE_RELAY_URL needs FARMLIVE_REDIS_URL; no relay records kept")
+        yield None
+        return
+    registry = RelayRegistry(
+        redis,
+        settings.relay_url,
+        key_prefix=settings.redis_prefix,
+        holds=lambda sid: relay.room(sid) is not None,
+    )
+    await registry.start()
+    try:
+        yield registry
+    finally:
+        await registry.stop()
 
 
 def relay_session_listener(relay: Relay) -> Callable[[LiveSession], Awaitable[None]]:
@@ -86,6 +110,7 @@ def media_routes(get_services: Callable[[], Any], settings: Settings) -> APIRout
         cors=Cors(media_origins(settings.allowed_origins, settings.public_url)),
         ice_links=ice_links(settings),
         client_address=lambda request: client_ip(request, settings.trusted_proxies),
+        registry=lambda: getattr(get_services(), "relay_registry", None),
     )
 
 

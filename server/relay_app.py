@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 
 from server import errors
 from server.db import make_engine
-from server.media import media_routes, open_relay
+from server.media import media_routes, open_relay, open_relay_registry
 from server.settings import Settings
 from shop.adapters.sql.catalogue import SqlCatalogue
 from shop.live import events
@@ -33,6 +33,7 @@ class RelayServices:
     catalogue: SqlCatalogue
     relay: Relay
     hub: Any
+    relay_registry: Any = None
 
 
 def create_relay_app(settings: Settings) -> FastAPI:
@@ -42,6 +43,7 @@ def create_relay_app(settings: Settings) -> FastAPI:
             engine = make_engine(settings.database_url)
             stack.push_async_callback(engine.dispose)
             hub = None
+            redis: Any = None
             if settings.redis_url:
                 from redis.asyncio import Redis
 
@@ -65,7 +67,8 @@ def create_relay_app(settings: Settings) -> FastAPI:
                     )
 
             relay = await stack.enter_async_context(open_relay(settings, report))
-            app.state.services = RelayServices(SqlCatalogue(engine), relay, hub)
+            registry = await stack.enter_async_context(open_relay_registry(settings, redis, relay))
+            app.state.services = RelayServices(SqlCatalogue(engine), relay, hub, registry)
             yield
 
     app = FastAPI(title="farmlive relay", lifespan=lifespan, docs_url=None, redoc_url=None)

@@ -18,7 +18,7 @@ from server.abuse import Abuse
 from server.auth import TokenSigner
 from server.db import make_engine
 from server.live.room import LiveRoom, open_live
-from server.media import open_relay, relay_session_listener
+from server.media import open_relay, open_relay_registry, relay_session_listener
 from server.metrics import Metrics
 from server.payments import build_payments
 from server.settings import Settings
@@ -52,6 +52,8 @@ class Services:
     orders: OrderService
     live: LiveRoom
     relay: Relay | None = None
+    # Where each session's relay is, for the 307s of any-instance WHIP/WHEP (server/media.py).
+    relay_registry: Any = None
     # The order store's reporting queries (stats, exports); the order path uses `orders`.
     order_reports: SqlOrders | None = None
     redis: Any = None
@@ -148,6 +150,9 @@ async def open_services(
             open_live(settings, redis=redis, gate=gate, catalogue=catalogue, metrics=metrics)
         )
         relay = await stack.enter_async_context(open_relay(settings, live.set_stream_status))
+        relay_registry = await stack.enter_async_context(
+            open_relay_registry(settings, redis, relay)
+        )
         payments = build_payments(
             settings, engine, catalogue, gate, http_client=payment_http_client
         )
@@ -180,6 +185,7 @@ async def open_services(
             redis=redis,
             payments=payments,
             relay=relay,
+            relay_registry=relay_registry,
             order_reports=order_store,
             abuse=Abuse(
                 RedisRateLimiter(redis, key_prefix=settings.redis_prefix)

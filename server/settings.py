@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     ice_servers: Annotated[list[dict[str, Any]], NoDecode] = Field(default_factory=list)
     # Where pages send WHIP/WHEP; unset = this server. Point at an external SFU or relay.
     media_url: str | None = None
+    # This process's own WHIP/WHEP base URL as clients reach it (e.g. through the proxy's
+    # path for it). With Redis, other instances redirect a session's WHIP/WHEP here (307).
+    relay_url: str | None = None
     max_viewers: int = Field(default=300, ge=1)
     # Unconnected WHEP answers one client address may hold at once (429 beyond).
     whep_per_address: int = Field(default=4, ge=1, le=1000)

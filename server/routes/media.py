@@ -13,6 +13,8 @@
 - Errors are the contract's JSON. A session that exists but has no publisher answers
   `404 not_live` to viewers; a full relay answers `503 relay_full` with `Retry-After`,
   and an address with too many unconnected answers `429 rate_limited`.
+- Any instance answers: one whose relay doesn't hold the session (`server.relay_registry`,
+  through Redis) answers `307` to the one that does, for POST and DELETE alike.
 - The 201 carries one `Link: <url>; rel="ice-server"` per STUN/TURN server the client
   may use (`server.ice_links`), TURN credentials made for the session.
 - CORS (`server.cors`): every answer, errors included, carries
@@ -29,6 +31,7 @@ from fastapi.responses import JSONResponse
 
 from server.cors import Cors
 from server.ice_links import IceLinks
+from server.relay_registry import RelayRegistry
 from stream import NotFound, RateLimited, Relay, RelayFull, StreamError, Unauthorized
 
 MAX_SDP_BYTES = 64 * 1024
@@ -119,6 +122,11 @@ def _sdp_answer(answer: str, location: str, links: list[str]) -> Response:
     return response
 
 
+def _redirect(url: str) -> Response:
+    # 307 keeps the method and the body (RFC 9725 section 4.5).
+    return Response(status_code=307, headers={"Location": url})
+
+
 def _no_trickle() -> JSONResponse:
     return _error(
         405,
@@ -136,6 +144,7 @@ def media_router(
     cors: Cors | None = None,
     ice_links: IceLinks | None = None,
     client_address: Callable[[Request], str] | None = None,
+    registry: Callable[[], RelayRegistry | None] | None = None,
 ) -> APIRouter:
     """The WHIP/WHEP routes; `authorize_publisher(sid, token)` checks a stream key."""
     router = APIRouter(tags=["media"])
@@ -155,6 +164,24 @@ def media_router(
         if not await authorize_publisher(session_id, _bearer(request)):
             raise Unauthorized("a valid stream key is required (Authorization: Bearer <key>)")
 
+    async def elsewhere(request: Request, session_id: str, *, claim: bool) -> str | None:
+        """The URL to redirect to when another process holds the session's relay."""
+        current = registry() if registry is not None else None
+        if current is None:
+            return None
+        if claim:
+            holder: str | None = await current.claim(session_id)
+        else:
+            holder = await current.owner(session_id)
+        if holder is None or holder == current.self_url:
+            return None
+        query = f"?{request.url.query}" if request.url.query else ""
+        return f"{holder}{request.url.path}{query}"
+
+    def own_base() -> str:
+        current = registry() if registry is not None else None
+        return current.self_url if current is not None else ""
+
     def running_relay() -> Relay:
         relay = get_relay()
         if not relay.running:
@@ -169,6 +196,9 @@ def media_router(
                 await authorized(session_id, request)
             offer = await _read_sdp(request)
             relay = running_relay()
+            target = await elsewhere(request, session_id, claim=publisher)
+            if target is not None:
+                return _redirect(target)
             if publisher:
                 takeover = request.query_params.get("takeover", "") in ("1", "true")
                 resource_id, answer = await relay.publish(session_id, offer, takeover=takeover)
@@ -180,14 +210,20 @@ def media_router(
             return _error(exc.status, exc.code, exc.message, exc.headers)
         except StreamError as exc:
             return _stream_error(exc)
-        location = f"/{kind}/{session_id}/{resource_id}"
+        # Absolute when this process has a URL of its own: clients redirected here must
+        # come back here, whatever path prefix the proxy routes by.
+        location = f"{own_base()}/{kind}/{session_id}/{resource_id}"
         return _sdp_answer(answer, location, links.for_session(session_id))
 
     async def end(request: Request, session_id: str, resource_id: str, publisher: bool) -> Response:
         try:
             if publisher:
                 await authorized(session_id, request)
-            await running_relay().delete(session_id, resource_id)
+            relay = running_relay()
+            target = await elsewhere(request, session_id, claim=False)
+            if target is not None:
+                return _redirect(target)
+            await relay.delete(session_id, resource_id)
         except _RequestError as exc:
             return _error(exc.status, exc.code, exc.message, exc.headers)
         except StreamError as exc:
