@@ -6,6 +6,7 @@ import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter
@@ -14,6 +15,7 @@ from server.client_ip import client_ip
 from server.cors import Cors, media_origins
 from server.ice_links import IceLinks
 from server.relay_registry import RelayRegistry
+from server.routes.hls import hls_router
 from server.routes.media import media_router
 from server.settings import Settings
 from shop.adapters.sql.catalogue import SqlCatalogue
@@ -38,6 +40,7 @@ async def open_relay(settings: Settings, on_status: StreamStatus) -> AsyncIterat
 
     relay = Relay(
         settings.ice_servers,
+        hls_dir=Path(settings.hls_dir) if settings.hls_dir else None,
         max_viewers=settings.max_viewers,
         per_address=settings.whep_per_address,
         on_status=relay_status,
@@ -92,7 +95,7 @@ async def _session(catalogue: SqlCatalogue, sid: str) -> LiveSession | None:
 
 
 def media_routes(get_services: Callable[[], Any], settings: Settings) -> APIRouter:
-    """WHIP/WHEP routes bound to the running app's relay and catalogue."""
+    """WHIP/WHEP and HLS routes bound to the running app's relay and catalogue."""
 
     async def authorize_publisher(sid: str, token: str | None) -> bool:
         session = await _session(get_services().catalogue, sid)
@@ -103,15 +106,24 @@ def media_routes(get_services: Callable[[], Any], settings: Settings) -> APIRout
     async def session_exists(sid: str) -> bool:
         return await _session(get_services().catalogue, sid) is not None
 
-    return media_router(
+    cors = Cors(media_origins(settings.allowed_origins, settings.public_url))
+
+    def registry() -> RelayRegistry | None:
+        return getattr(get_services(), "relay_registry", None)
+
+    router = media_router(
         lambda: get_services().relay,
         authorize_publisher,
         session_exists,
-        cors=Cors(media_origins(settings.allowed_origins, settings.public_url)),
+        cors=cors,
         ice_links=ice_links(settings),
         client_address=lambda request: client_ip(request, settings.trusted_proxies),
-        registry=lambda: getattr(get_services(), "relay_registry", None),
+        registry=registry,
     )
+    router.include_router(
+        hls_router(lambda: get_services().relay.hls_dir, cors=cors, registry=registry)
+    )
+    return router
 
 
 def ice_links(settings: Settings) -> IceLinks:

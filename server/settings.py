@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     # path for it). With Redis, other instances redirect a session's WHIP/WHEP here (307).
     relay_url: str | None = None
     max_viewers: int = Field(default=300, ge=1)
+    # HLS of H.264 publishers (and replays) under <hls_dir>/<session id>/; empty = off.
+    hls_dir: str = "hls"
     # Unconnected WHEP answers one client address may hold at once (429 beyond).
     whep_per_address: int = Field(default=4, ge=1, le=1000)
     # TURN for WHIP/WHEP clients (server/ice_links.py): URLs, comma-separated, and

@@ -21,8 +21,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import re
 import secrets
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from stream.admission import DEFAULT_ANSWER_SECONDS, DEFAULT_PER_ADDRESS, Admission
@@ -39,6 +41,7 @@ logger = logging.getLogger(__name__)
 StatusCallback = Callable[[str, str], Awaitable[None] | None]
 
 DEFAULT_MAX_VIEWERS = 300
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 DEFAULT_STALL_SECONDS = 5.0
 DEFAULT_FULL_RETRY_AFTER = 10
 
@@ -66,6 +69,7 @@ class Relay:
         full_retry_after: int = DEFAULT_FULL_RETRY_AFTER,
         per_address: int = DEFAULT_PER_ADDRESS,
         answer_seconds: float = DEFAULT_ANSWER_SECONDS,
+        hls_dir: Path | None = None,
     ) -> None:
         self._configuration = rtc_configuration(ice_servers)
         self.max_viewers = max_viewers
@@ -75,6 +79,8 @@ class Relay:
         self._stall_seconds = stall_seconds
         self._full_retry_after = full_retry_after
         self._rooms: dict[str, Room] = {}
+        # Each session's HLS goes to hls_dir/<session id>/ (stream.hls); None: no HLS.
+        self.hls_dir = hls_dir
         self._tasks = TaskSet()
         self._statuses: asyncio.Queue[tuple[str, str]] | None = None
         self._admission = Admission(
@@ -290,9 +296,16 @@ class Relay:
                 session_id,
                 emit_status=self._emit_status,
                 retire=self._retire,
+                hls_dir=self._hls_dir_of(session_id),
                 keyframe_interval=self._keyframe_interval,
             )
         return room
+
+    def _hls_dir_of(self, session_id: str) -> Path | None:
+        # The session id becomes a directory name: only plain ids get one.
+        if self.hls_dir is None or not _SAFE_NAME.fullmatch(session_id):
+            return None
+        return self.hls_dir / session_id
 
     def _discard_if_empty(self, room: Room) -> None:
         if room.empty and self._rooms.get(room.session_id) is room:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
+from stream.hls import HlsRecorder
 from stream.keyframes import DEFAULT_INTERVAL_SECONDS, KeyframeRequests
 from stream.packetizer import Packetizer
 from stream.packets import EncodedPacket
@@ -44,6 +46,7 @@ class Room:
         retire: Callable[[list[Publisher | Viewer]], None] = lambda peers: None,
         keyframe_interval: float = DEFAULT_INTERVAL_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        hls_dir: Path | None = None,
     ) -> None:
         self.session_id = session_id
         self.publisher: Publisher | None = None
@@ -64,6 +67,9 @@ class Room:
         self._packetizers: dict[str, Packetizer] = {}
         self._video_epoch: int | None = None
         self._parameter_sets = ParameterSets()
+        # HLS of an H.264 publisher into this directory, if any (stream.hls).
+        self._hls_dir = hls_dir
+        self.hls: HlsRecorder | None = None
         self._epochs = 0
         self._keyframes = KeyframeRequests(
             self._send_keyframe_request, interval=keyframe_interval, clock=clock
@@ -179,6 +185,8 @@ class Room:
                     self._parameter_sets = ParameterSets()  # a new encoder's own sets
                 packet = self._parameter_sets.complete(packet)
             self._video_frame(publisher, packet, tracks)
+        if self._hls_dir is not None:
+            self._record(publisher, kind, codec, packet)
         for track in tracks:
             track.push(packet)
 
@@ -195,6 +203,24 @@ class Room:
                 self.request_keyframe()
         if packet.is_keyframe:
             self._keyframes.keyframe_seen()
+
+    def _record(
+        self,
+        publisher: Publisher,
+        kind: str,
+        codec: RTCRtpCodecParameters,
+        packet: EncodedPacket,
+    ) -> None:
+        if self.hls is None:
+            if kind != "video" or codec.name.lower() != "h264" or self._hls_dir is None:
+                return  # HLS carries H.264 only; a VP8 publisher has none
+            audio = publisher.codecs.get("audio")
+            self.hls = HlsRecorder(
+                self._hls_dir,
+                has_audio=audio is not None and audio.name.lower() == "opus",
+                request_keyframe=self.request_keyframe,
+            )
+        self.hls.push(kind, packet)
 
     @staticmethod
     def _takes_over(publisher: Publisher, kind: str, packet: EncodedPacket) -> bool:
@@ -232,6 +258,8 @@ class Room:
             if viewer is not None:
                 peers.append(viewer)
         self._keyframes.close()
+        if self.hls is not None:
+            self.hls.close()
         return peers
 
     def stats(self) -> dict[str, Any]:
@@ -247,6 +275,7 @@ class Room:
             "frames_skipped": sum(t.skipped for t in tracks),
             "frames_dropped": sum(t.dropped for t in tracks),
             "keyframe_requests": self._keyframes.sent,
+            "hls": self.hls is not None and self.hls.open,
         }
 
     def _send_keyframe_request(self) -> None:

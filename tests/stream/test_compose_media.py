@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import yaml
@@ -27,7 +28,7 @@ def test_each_relay_publishes_its_port_range_and_is_routed_by_path() -> None:
         assert relay["environment"]["FARMLIVE_REDIS_URL"]
         assert "relay" in relay["command"]
     ranges.sort()
-    assert all(a[1] < b[0] for a, b in zip(ranges, ranges[1:], strict=False))
+    assert all(a[1] < b[0] for a, b in itertools.pairwise(ranges))
     assert "@media path /whip/* /whep/* /hls/*" in caddyfile
     coturn = services["coturn"]
     assert "apt-get install" in coturn["build"]["dockerfile_inline"]
