@@ -5,7 +5,7 @@ import { $, fill, h, say, template } from "./dom.js";
 import { count, vnd, weight } from "./format.js";
 import { applyI18n, initLangSwitch, t } from "./i18n.js";
 import { LiveChannel } from "./live.js";
-import { watch } from "./media.js";
+import { hlsFallback, watch } from "./media.js";
 import { initOrderSheet, orderLink, savedOrders } from "./order-sheet.js";
 
 const sid = pathId();
@@ -351,10 +351,10 @@ async function connectVideo() {
     const video = $("#video");
     video.srcObject = conn.stream;
     video.play().catch(() => {});
-  } catch {
+  } catch (err) {
     if (media === current) media = null;
-    // No publisher yet (404 not_live) or the relay is busy: wait and try again.
-    scheduleVideo();
+    // Relay full, no media path or light mode: HLS (media.js); not live yet: try again later.
+    if (!(await hlsFallback(err, $("#video"), `${base}/hls/${sid}/index.m3u8`))) scheduleVideo();
   }
   renderOverlay();
 }
