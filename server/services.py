@@ -21,6 +21,7 @@ from server.live.room import LiveRoom, open_live
 from server.media import open_relay, open_relay_registry, relay_session_listener
 from server.metrics import Metrics
 from server.payments import build_payments
+from server.replay import moment_listener
 from server.settings import Settings
 from shop.adapters.memory_gate import MemoryGate
 from shop.adapters.memory_ratelimit import MemoryRateLimiter
@@ -29,12 +30,14 @@ from shop.adapters.redis_ratelimit import RedisRateLimiter
 from shop.adapters.sql.accounts import SqlAccounts
 from shop.adapters.sql.catalogue import SqlCatalogue
 from shop.adapters.sql.migrate import upgrade
+from shop.adapters.sql.moments import SqlMoments
 from shop.adapters.sql.orders import SqlOrders
 from shop.catalogue import LiveSession
 from shop.errors import ShopError
 from shop.gate import InventoryGate
 from shop.ordering import OrderService
 from shop.payments.service import PaymentService
+from shop.replay import MomentStore
 from stream import Relay
 
 log = logging.getLogger("farmlive")
@@ -54,6 +57,8 @@ class Services:
     relay: Relay | None = None
     # Where each session's relay is, for the 307s of any-instance WHIP/WHEP (server/media.py).
     relay_registry: Any = None
+    # Replay moments (pins with their time), read by GET /api/sessions/{sid}/replay.
+    moments: MomentStore | None = None
     # The order store's reporting queries (stats, exports); the order path uses `orders`.
     order_reports: SqlOrders | None = None
     redis: Any = None
@@ -202,6 +207,8 @@ async def open_services(
         services.session_listeners.append(forget)
         services.session_listeners.append(live.session_changed)
         services.session_listeners.append(relay_session_listener(relay))
+        services.moments = SqlMoments(engine)
+        services.session_listeners.append(moment_listener(services.moments))
         try:
             await orders.start()
         except ShopError:

@@ -20,6 +20,7 @@ publisher for a keyframe each segment (browsers send them rarely unless asked).
 from __future__ import annotations
 
 import fractions
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -35,6 +36,7 @@ logger = logging.getLogger(__name__)
 VIDEO_CLOCK = 90000
 AUDIO_RATE = 48000
 PLAYLIST = "index.m3u8"
+RUN_FILE = "run.json"
 DEFAULT_SEGMENT_SECONDS = 2.0
 
 
@@ -162,6 +164,11 @@ class HlsRecorder:
         self._t0 = now
         self._last_keyframe_at = now
         self.started_at = time.time()
+        # When the recording begins, so a replay can place moments (server/replay.py).
+        sidecar = self.directory / RUN_FILE
+        temporary = sidecar.with_suffix(".tmp")
+        temporary.write_text(json.dumps({"run": self.run, "started_at": self.started_at}))
+        temporary.replace(sidecar)
 
     def _out_pts(self, kind: str, pts: int, rate: int, now: float) -> int:
         base = self._bases.get(kind)
