@@ -105,7 +105,10 @@ async def _relay(control: Connection) -> None:
     from stream.errors import StreamError
     from stream.relay import Relay
 
-    relay = Relay([], max_viewers=10_000)
+    # Every bench viewer joins from one address at once: lift the per-address cap; and
+    # the load generator shares the machine, so joins may take longer than the 10 s an
+    # unconnected answer normally gets.
+    relay = Relay([], max_viewers=10_000, per_address=10_000, answer_seconds=120)
     await relay.start()
     done = asyncio.Event()
 
