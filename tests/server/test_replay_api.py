@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import fractions
+import shutil
+import subprocess
 from pathlib import Path
 
 import av
@@ -20,6 +22,26 @@ from tests.stream.test_parameter_sets import h264_stream
 def settings(settings, tmp_path: Path):  # type: ignore[no-untyped-def]
     settings.hls_dir = str(tmp_path / "hls")
     return settings
+
+
+def count_frames(ffprobe: str, playlist: Path) -> str:
+    return subprocess.run(
+        [
+            ffprobe,
+            "-v",
+            "error",
+            "-count_frames",
+            "-show_entries",
+            "stream=codec_name,nb_read_frames",
+            "-of",
+            "csv=p=0",
+            str(playlist),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
 
 
 def packet(data: bytes, index: int) -> av.Packet:
@@ -90,6 +112,10 @@ async def test_replay_lists_the_recording_and_its_pins_as_moments(api: Api, sett
     assert 0 <= moments[0]["t_s"] < moments[1]["t_s"] < 30
     playlist = await api.client.get(replay["playlist"])
     assert playlist.status_code == 200 and "#EXT-X-ENDLIST" in playlist.text
+    ffprobe = shutil.which("ffprobe")
+    if ffprobe is not None:  # the kept recording plays as H.264 from start to end
+        frames = count_frames(ffprobe, Path(settings.hls_dir) / str(sid) / "index.m3u8")
+        assert set(frames.split()) == {"h264,90"}
 
 
 async def test_no_recording_is_404_no_replay(api: Api) -> None:
