@@ -56,7 +56,14 @@ def hls_router(
             return None
         return f"{holder}{request.url.path}"
 
-    @router.get("/hls/{session_id}/{name:path}")
+    @router.get("/hls/{session_id}/index.m3u8")
+    async def hls_playlist(session_id: str, request: Request) -> Response:
+        return await hls_file(session_id, PLAYLIST, request)
+
+    @router.get("/hls/{session_id}/{run}/{name}")
+    async def hls_segment(session_id: str, run: str, name: str, request: Request) -> Response:
+        return await hls_file(session_id, f"{run}/{name}", request)
+
     async def hls_file(session_id: str, name: str, request: Request) -> Response:
         root = hls_root()
         if root is None or not _SESSION.fullmatch(session_id) or not _FILE.fullmatch(name):
