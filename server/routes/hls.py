@@ -74,12 +74,19 @@ def hls_router(
             if target is not None:
                 return cors.apply(request, Response(status_code=307, headers={"Location": target}))
             return cors.apply(request, _missing())
-        playlist = name == PLAYLIST
-        response = FileResponse(
-            path,
-            media_type=_TYPES[path.suffix],
-            headers={"Cache-Control": PLAYLIST_CACHE if playlist else SEGMENT_CACHE},
-        )
+        response: Response
+        if name == PLAYLIST:
+            # Read whole: the recorder replaces the playlist (rename) every segment, and a
+            # FileResponse would send the new file's bytes under the old one's length.
+            response = Response(
+                path.read_bytes(),
+                media_type=_TYPES[path.suffix],
+                headers={"Cache-Control": PLAYLIST_CACHE},
+            )
+        else:
+            response = FileResponse(
+                path, media_type=_TYPES[path.suffix], headers={"Cache-Control": SEGMENT_CACHE}
+            )
         return cors.apply(request, response)
 
     return router
