@@ -105,7 +105,10 @@ async def _relay(control: Connection) -> None:
     from stream.errors import StreamError
     from stream.relay import Relay
 
-    relay = Relay([], max_viewers=10_000)
+    # Every bench viewer joins from one address at once: lift the per-address cap; and
+    # the load generator shares the machine, so joins may take longer than the 10 s an
+    # unconnected answer normally gets.
+    relay = Relay([], max_viewers=10_000, per_address=10_000, answer_seconds=120)
     await relay.start()
     done = asyncio.Event()
 
@@ -193,7 +196,7 @@ async def _publisher(port: int, control: Connection, bitrate: int) -> None:
     import aiortc.codecs.vpx as vpx
     import aiortc.rtcrtpsender as rtcrtpsender
     import av
-    from aiortc import RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
+    from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
     from aiortc.codecs import get_encoder
 
     # Hold the synthetic publisher at the target rate whatever the relay's REMB says.
@@ -234,7 +237,7 @@ async def _publisher(port: int, control: Connection, bitrate: int) -> None:
     from aiortc.mediastreams import AudioStreamTrack
 
     signaling = await Signaling.connect(port)
-    pc = RTCPeerConnection()
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
     pc.addTransceiver(Camera(), direction="sendonly")
     await pc.setLocalDescription(await pc.createOffer())
@@ -276,7 +279,7 @@ class _DecodeErrors(logging.Handler):
 
 
 async def _viewers(port: int, control: Connection) -> None:
-    from aiortc import RTCPeerConnection, RTCSessionDescription
+    from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
     from aiortc.mediastreams import MediaStreamError
 
     from stream.passthrough import tap_receiver
@@ -339,7 +342,7 @@ async def _viewers(port: int, control: Connection) -> None:
 
     async def join_one(decode: bool) -> None:
         counts = ViewerCounts(requested_at=time.time())
-        pc = RTCPeerConnection()
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         for kind in ("audio", "video"):
             transceiver = pc.addTransceiver(kind, direction="recvonly")
             if not decode or kind == "audio":

@@ -26,6 +26,7 @@ from server.routes import (
     orders,
     pages,
     payments,
+    replay,
     sessions,
 )
 from server.services import open_services
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, *, payment_http_client: Any = N
     app.add_middleware(CaptureRawSend)  # the live fan-out's fast path (server/live/sinks.py)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIds)  # outermost: the id covers everything below
-    app.include_router(media_routes(lambda: app.state.services))
+    app.include_router(media_routes(lambda: app.state.services, settings))
+    app.include_router(replay.router)
     pages.install(app, settings)
     return app

@@ -6,10 +6,16 @@ import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter
 
+from server.client_ip import client_ip
+from server.cors import Cors, media_origins
+from server.ice_links import IceLinks
+from server.relay_registry import RelayRegistry
+from server.routes.hls import hls_router
 from server.routes.media import media_router
 from server.settings import Settings
 from shop.adapters.sql.catalogue import SqlCatalogue
@@ -32,12 +38,41 @@ async def open_relay(settings: Settings, on_status: StreamStatus) -> AsyncIterat
         except Exception:  # a status broadcast must never break the media path
             log.exception("could not broadcast stream status %s for %s", status, session_id)
 
-    relay = Relay(settings.ice_servers, max_viewers=settings.max_viewers, on_status=relay_status)
+    relay = Relay(
+        settings.ice_servers,
+        hls_dir=Path(settings.hls_dir) if settings.hls_dir else None,
+        max_viewers=settings.max_viewers,
+        per_address=settings.whep_per_address,
+        on_status=relay_status,
+    )
     await relay.start()
     try:
         yield relay
     finally:
         await relay.stop()
+
+
+@asynccontextmanager
+async def open_relay_registry(
+    settings: Settings, redis: Any, relay: Relay
+) -> AsyncIterator[RelayRegistry | None]:
+    """With Redis and `FARMLIVE_RELAY_URL`, this process's claims on sessions' relays."""
+    if redis is None or not settings.relay_url:
+        if settings.relay_url:
+            log.warning("FARMLIVE_RELAY_URL needs FARMLIVE_REDIS_URL; no relay records kept")
+        yield None
+        return
+    registry = RelayRegistry(
+        redis,
+        settings.relay_url,
+        key_prefix=settings.redis_prefix,
+        holds=lambda sid: relay.room(sid) is not None,
+    )
+    await registry.start()
+    try:
+        yield registry
+    finally:
+        await registry.stop()
 
 
 def relay_session_listener(relay: Relay) -> Callable[[LiveSession], Awaitable[None]]:
@@ -59,8 +94,8 @@ async def _session(catalogue: SqlCatalogue, sid: str) -> LiveSession | None:
         return None
 
 
-def media_routes(get_services: Callable[[], Any]) -> APIRouter:
-    """WHIP/WHEP routes bound to the running app's relay and catalogue."""
+def media_routes(get_services: Callable[[], Any], settings: Settings) -> APIRouter:
+    """WHIP/WHEP and HLS routes bound to the running app's relay and catalogue."""
 
     async def authorize_publisher(sid: str, token: str | None) -> bool:
         session = await _session(get_services().catalogue, sid)
@@ -71,4 +106,31 @@ def media_routes(get_services: Callable[[], Any]) -> APIRouter:
     async def session_exists(sid: str) -> bool:
         return await _session(get_services().catalogue, sid) is not None
 
-    return media_router(lambda: get_services().relay, authorize_publisher, session_exists)
+    cors = Cors(media_origins(settings.allowed_origins, settings.public_url))
+
+    def registry() -> RelayRegistry | None:
+        return getattr(get_services(), "relay_registry", None)
+
+    router = media_router(
+        lambda: get_services().relay,
+        authorize_publisher,
+        session_exists,
+        cors=cors,
+        ice_links=ice_links(settings),
+        client_address=lambda request: client_ip(request, settings.trusted_proxies),
+        registry=registry,
+    )
+    router.include_router(
+        hls_router(lambda: get_services().relay.hls_dir, cors=cors, registry=registry)
+    )
+    return router
+
+
+def ice_links(settings: Settings) -> IceLinks:
+    secret = settings.turn_secret.get_secret_value() if settings.turn_secret else None
+    return IceLinks(
+        settings.ice_servers,
+        turn_urls=settings.turn_urls,
+        turn_secret=secret,
+        ttl=settings.turn_ttl_seconds,
+    )

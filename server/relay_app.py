@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 
 from server import errors
 from server.db import make_engine
-from server.media import media_routes, open_relay
+from server.media import media_routes, open_relay, open_relay_registry
 from server.settings import Settings
 from shop.adapters.sql.catalogue import SqlCatalogue
 from shop.live import events
@@ -33,6 +33,7 @@ class RelayServices:
     catalogue: SqlCatalogue
     relay: Relay
     hub: Any
+    relay_registry: Any = None
 
 
 def create_relay_app(settings: Settings) -> FastAPI:
@@ -42,6 +43,7 @@ def create_relay_app(settings: Settings) -> FastAPI:
             engine = make_engine(settings.database_url)
             stack.push_async_callback(engine.dispose)
             hub = None
+            redis: Any = None
             if settings.redis_url:
                 from shop.adapters.redis_client import redis_client
                 from shop.adapters.redis_hub import RedisHub
@@ -64,7 +66,8 @@ def create_relay_app(settings: Settings) -> FastAPI:
                     )
 
             relay = await stack.enter_async_context(open_relay(settings, report))
-            app.state.services = RelayServices(SqlCatalogue(engine), relay, hub)
+            registry = await stack.enter_async_context(open_relay_registry(settings, redis, relay))
+            app.state.services = RelayServices(SqlCatalogue(engine), relay, hub, registry)
             yield
 
     app = FastAPI(title="farmlive relay", lifespan=lifespan, docs_url=None, redoc_url=None)
@@ -78,5 +81,5 @@ def create_relay_app(settings: Settings) -> FastAPI:
     async def readyz() -> JSONResponse:
         return JSONResponse({"status": "ok", "sessions": app.state.services.relay.stats()})
 
-    app.include_router(media_routes(lambda: app.state.services))
+    app.include_router(media_routes(lambda: app.state.services, settings))
     return app

@@ -18,9 +18,10 @@ from server.abuse import Abuse
 from server.auth import TokenSigner
 from server.db import make_engine
 from server.live.room import LiveRoom, open_live
-from server.media import open_relay, relay_session_listener
+from server.media import open_relay, open_relay_registry, relay_session_listener
 from server.metrics import Metrics
 from server.payments import build_payments
+from server.replay import moment_listener
 from server.settings import Settings
 from shop.adapters.memory_gate import MemoryGate
 from shop.adapters.memory_ratelimit import MemoryRateLimiter
@@ -30,6 +31,7 @@ from shop.adapters.redis_ratelimit import RedisRateLimiter
 from shop.adapters.sql.accounts import SqlAccounts
 from shop.adapters.sql.catalogue import SqlCatalogue
 from shop.adapters.sql.migrate import upgrade
+from shop.adapters.sql.moments import SqlMoments
 from shop.adapters.sql.order_reports import SqlOrderReports
 from shop.adapters.sql.orders import SqlOrders
 from shop.adapters.sql.payment_ledger import SqlPaymentLedger
@@ -42,6 +44,7 @@ from shop.gate_sync import GateSync
 from shop.order_reports import OrderReports
 from shop.ordering import OrderService
 from shop.payments.service import PaymentService
+from shop.replay import MomentStore
 from stream import Relay
 
 log = logging.getLogger("farmlive")
@@ -59,6 +62,10 @@ class Services:
     orders: OrderService
     live: LiveRoom
     relay: Relay | None = None
+    # Where each session's relay is, for the 307s of any-instance WHIP/WHEP (server/media.py).
+    relay_registry: Any = None
+    # Replay moments (pins with their time), read by GET /api/sessions/{sid}/replay.
+    moments: MomentStore | None = None
     # The reporting queries (stats, staff lists, exports); the order path uses `orders`.
     order_reports: OrderReports | None = None
     redis: Any = None
@@ -149,6 +156,9 @@ async def open_services(
             open_live(settings, redis=redis, gate=gate, catalogue=catalogue, metrics=metrics)
         )
         relay = await stack.enter_async_context(open_relay(settings, live.set_stream_status))
+        relay_registry = await stack.enter_async_context(
+            open_relay_registry(settings, redis, relay)
+        )
         wing = OrderWing(settings, engine, catalogue, gate, live, recorder)
         payments = wing.payments(payment_http_client)
         stack.push_async_callback(payments.aclose)
@@ -166,12 +176,15 @@ async def open_services(
             redis=redis,
             payments=payments,
             relay=relay,
+            relay_registry=relay_registry,
             order_reports=SqlOrderReports(engine),
             abuse=_abuse(settings, redis, metrics),
         )
         services.session_listeners.append(wing.forget_session)
         services.session_listeners.append(live.session_changed)
         services.session_listeners.append(relay_session_listener(relay))
+        services.moments = SqlMoments(engine)
+        services.session_listeners.append(moment_listener(services.moments))
         await wing.start(stack, orders, payments)
         yield services
 

@@ -36,7 +36,19 @@ class Settings(BaseSettings):
     ice_servers: Annotated[list[dict[str, Any]], NoDecode] = Field(default_factory=list)
     # Where pages send WHIP/WHEP; unset = this server. Point at an external SFU or relay.
     media_url: str | None = None
+    # This process's own WHIP/WHEP base URL as clients reach it (e.g. through the proxy's
+    # path for it). With Redis, other instances redirect a session's WHIP/WHEP here (307).
+    relay_url: str | None = None
     max_viewers: int = Field(default=300, ge=1)
+    # HLS of H.264 publishers (and replays) under <hls_dir>/<session id>/; empty = off.
+    hls_dir: str = "hls"
+    # Unconnected WHEP answers one client address may hold at once (429 beyond).
+    whep_per_address: int = Field(default=4, ge=1, le=1000)
+    # TURN for WHIP/WHEP clients (server/ice_links.py): URLs, comma-separated, and
+    # coturn's static-auth-secret; credentials are made per client, valid turn_ttl_seconds.
+    turn_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    turn_secret: SecretStr | None = None
+    turn_ttl_seconds: int = Field(default=6 * 3600, ge=60, le=7 * 24 * 3600)
     stripe_secret_key: SecretStr | None = None
     stripe_webhook_secret: SecretStr | None = None
     stripe_api_base: str | None = None
@@ -94,6 +106,16 @@ class Settings(BaseSettings):
             value = [p.strip() for p in value.split(",") if p.strip()]
         for network in value:
             ipaddress.ip_network(network, strict=False)  # ValueError -> a settings error
+        return value
+
+    @field_validator("turn_urls", mode="before")
+    @classmethod
+    def _parse_turn_urls(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [u.strip() for u in value.split(",") if u.strip()]
+        for url in value:
+            if url.split(":", 1)[0].lower() not in ("turn", "turns"):
+                raise ValueError(f"not a TURN URL: {url!r}")
         return value
 
     @field_validator("banned_words", mode="before")

@@ -64,3 +64,23 @@ class RelayFull(StreamError):
     def __init__(self, message: str | None = None, *, retry_after: int = 10) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class RateLimited(StreamError):
+    """This client address already holds as many unconnected answers as it may."""
+
+    code = "rate_limited"
+    status = 429
+    default_message = "too many viewer connections from this address"
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 10) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PublisherActive(StreamError):
+    """Another publisher holds the session; a new one must ask to take over."""
+
+    code = "publisher_active"
+    status = 409
+    default_message = "another publisher is live in this session: add ?takeover=1 to replace it"

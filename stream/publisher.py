@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 
@@ -11,7 +12,12 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from stream.errors import BadOffer
 from stream.packets import EncodedPacket
 from stream.passthrough import FrameTap, forward_audio_promptly, send_pli, tap_receiver
-from stream.sdp import negotiated_codecs, offer_kinds, publisher_preferences
+from stream.sdp import (
+    negotiated_codecs,
+    offer_kinds,
+    publisher_preferences,
+    without_mdns_candidates,
+)
 from stream.tasks import TaskSet
 
 logger = logging.getLogger(__name__)
@@ -34,6 +40,7 @@ class Publisher:
         # Numbers the publishers of one session, so timestamps restart cleanly per epoch.
         self.epoch = epoch
         self.pc = RTCPeerConnection(configuration)
+        self._closing: asyncio.Future[None] | None = None
         self.codecs: dict[str, RTCRtpCodecParameters] = {}
         self.taps: dict[str, FrameTap] = {}
         self.receivers: dict[str, RTCRtpReceiver] = {}
@@ -50,13 +57,14 @@ class Publisher:
             # Created before setRemoteDescription so it adopts them: codec preferences
             # and the tap must be in place before aiortc picks codecs and starts receiving.
             transceiver = self.pc.addTransceiver(kind, direction="recvonly")
-            transceiver.setCodecPreferences(publisher_preferences(kind))
+            transceiver.setCodecPreferences(publisher_preferences(kind, offer_sdp))
             self.receivers[kind] = transceiver.receiver
             self.taps[kind] = tap_receiver(transceiver.receiver, self._forwarder(kind))
             if kind == "audio":
                 forward_audio_promptly(transceiver.receiver)
         try:
-            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            offer = RTCSessionDescription(sdp=without_mdns_candidates(offer_sdp), type="offer")
+            await self.pc.setRemoteDescription(offer)
             await self.pc.setLocalDescription(await self.pc.createAnswer())
         except Exception as exc:
             # aiortc reports a bad offer with ValueError, OperationError or InternalError
@@ -73,7 +81,11 @@ class Publisher:
             self._tasks.spawn(send_pli(receiver), name=f"pli-{self.resource_id}")
 
     async def close(self) -> None:
-        await self.pc.close()
+        # Closing twice at once (its connection failed while the relay stops) makes
+        # aiortc raise InvalidStateError; every caller awaits the one close instead.
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self.pc.close())
+        await asyncio.shield(self._closing)
 
     def _forwarder(self, kind: str) -> Callable[[RTCRtpCodecParameters, EncodedPacket], None]:
         def forward(codec: RTCRtpCodecParameters, packet: EncodedPacket) -> None:

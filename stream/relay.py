@@ -6,9 +6,9 @@ Decisions a caller relies on:
   `view()` raises `NotLive` when the session has none (never had one, or everybody
   left). A viewer joining while the publisher is away gets its answer at once, pinned to
   the last publisher's codecs, and media starts at the next publisher's first keyframe.
-- `max_viewers` caps the viewers of the whole relay process, all sessions together,
-  because what runs out is this process's CPU; `RelayFull.retry_after` says when to
-  try again.
+- `max_viewers` caps the connected viewers of the whole relay process, all sessions
+  together, because what runs out is this process's CPU; `RelayFull.retry_after` says
+  when to try again. Unconnected answers hold no slot (`stream.admission`).
 - `on_status(session_id, status)` reports "live" when a publisher's media starts
   flowing and "paused" when it stops: the publisher's connection failed or closed, it
   was deleted, or it sent nothing for `stall_seconds`. The relay never reports "ended":
@@ -21,11 +21,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import re
 import secrets
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
-from stream.errors import NotFound, NotLive, RelayFull
+from stream.admission import DEFAULT_ANSWER_SECONDS, DEFAULT_PER_ADDRESS, Admission
+from stream.errors import NotFound, NotLive, PublisherActive
 from stream.ice import kernel_port_range, port_range_problem, rtc_configuration
 from stream.keyframes import DEFAULT_INTERVAL_SECONDS
 from stream.publisher import Publisher
@@ -38,6 +41,7 @@ logger = logging.getLogger(__name__)
 StatusCallback = Callable[[str, str], Awaitable[None] | None]
 
 DEFAULT_MAX_VIEWERS = 300
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 DEFAULT_STALL_SECONDS = 5.0
 DEFAULT_FULL_RETRY_AFTER = 10
 
@@ -63,6 +67,9 @@ class Relay:
         keyframe_interval: float = DEFAULT_INTERVAL_SECONDS,
         stall_seconds: float = DEFAULT_STALL_SECONDS,
         full_retry_after: int = DEFAULT_FULL_RETRY_AFTER,
+        per_address: int = DEFAULT_PER_ADDRESS,
+        answer_seconds: float = DEFAULT_ANSWER_SECONDS,
+        hls_dir: Path | None = None,
     ) -> None:
         self._configuration = rtc_configuration(ice_servers)
         self.max_viewers = max_viewers
@@ -72,9 +79,16 @@ class Relay:
         self._stall_seconds = stall_seconds
         self._full_retry_after = full_retry_after
         self._rooms: dict[str, Room] = {}
+        # Each session's HLS goes to hls_dir/<session id>/ (stream.hls); None: no HLS.
+        self.hls_dir = hls_dir
         self._tasks = TaskSet()
         self._statuses: asyncio.Queue[tuple[str, str]] | None = None
-        self._reserved_viewers = 0
+        self._admission = Admission(
+            max_viewers,
+            per_address=per_address,
+            answer_seconds=answer_seconds,
+            retry_after=full_retry_after,
+        )
         self._running = False
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -98,6 +112,7 @@ class Relay:
         for room in self._rooms.values():
             peers.extend(room.close())
         self._rooms.clear()
+        self._admission.close()
         await asyncio.gather(*(peer.close() for peer in peers), return_exceptions=True)
         await self._tasks.close()
         self._statuses = None
@@ -108,11 +123,21 @@ class Relay:
 
     # -- WHIP / WHEP -------------------------------------------------------------------
 
-    async def publish(self, session_id: str, offer_sdp: str) -> tuple[str, str]:
-        """Accept a publisher; a previous publisher of the session is replaced, viewers stay."""
+    async def publish(
+        self, session_id: str, offer_sdp: str, *, takeover: bool = False
+    ) -> tuple[str, str]:
+        """Accept a publisher; viewers stay across publishers.
+
+        While another publisher holds the session (`Room.active`) a new one is refused
+        with `PublisherActive` unless `takeover`; even then it replaces the current one
+        only once its media flows (see `Room`).
+        """
         self._check_running()
         room = self._room(session_id, create=True)
         assert room is not None
+        if room.active and not takeover:
+            self._discard_if_empty(room)
+            raise PublisherActive()
         publisher = Publisher(
             _resource_id(),
             room.next_epoch(),
@@ -133,11 +158,11 @@ class Relay:
             # stop() or close_session() ran while we negotiated.
             await publisher.close()
             raise NotLive("the session was closed")
-
-        previous, stranded = room.set_publisher(publisher)
-        for peer in (previous, *stranded):
-            if peer is not None:
-                self._tasks.spawn(peer.close(), name=f"close-{peer.resource_id}")
+        if room.active and not takeover:
+            # Another publisher connected while this one negotiated.
+            await publisher.close()
+            raise PublisherActive()
+        self._retire(room.offer_publisher(publisher))
 
         def on_state() -> None:
             if publisher.pc.connectionState in ("failed", "closed"):
@@ -148,16 +173,25 @@ class Relay:
         publisher.pc.on("connectionstatechange", on_state)
         return publisher.resource_id, answer
 
-    async def view(self, session_id: str, offer_sdp: str) -> tuple[str, str]:
-        """Accept a viewer of a session that has a publisher (see the module docstring)."""
+    def _retire(self, peers: list[Publisher | Viewer]) -> None:
+        for peer in peers:
+            self._admission.release(peer.resource_id)
+            self._tasks.spawn(peer.close(), name=f"close-{peer.resource_id}")
+
+    async def view(self, session_id: str, offer_sdp: str, *, address: str = "") -> tuple[str, str]:
+        """Accept a viewer of a session that has a publisher (see the module docstring).
+
+        The answer holds no slot until its ICE connects (`stream.admission`): it expires
+        unconnected after `answer_seconds`, and `address` (the client's) may hold only
+        a few unconnected answers at once.
+        """
         self._check_running()
         room = self._room(session_id)
         if room is None or not room.codecs:
             raise NotLive()
-        if self.viewer_count + self._reserved_viewers >= self.max_viewers:
-            raise RelayFull(retry_after=self._full_retry_after)
-        viewer = Viewer(_resource_id(), self._configuration)
-        self._reserved_viewers += 1
+        resource_id = _resource_id()
+        self._admission.reserve(resource_id, address)
+        viewer = Viewer(resource_id, self._configuration)
         room.pending += 1
         try:
             answer = await viewer.negotiate(
@@ -167,40 +201,55 @@ class Relay:
                 packetizer=room.packetizer,
             )
         except BaseException:
-            self._reserved_viewers -= 1
+            self._admission.release(resource_id)
             room.pending -= 1
             self._discard_if_empty(room)
             await viewer.close()
             raise
-        self._reserved_viewers -= 1
         room.pending -= 1
         if not self._running or self._rooms.get(session_id) is not room:
+            self._admission.release(resource_id)
             await viewer.close()
             raise NotLive("the session was closed")
         room.add_viewer(viewer)
+        viewer.pc.on("connectionstatechange", lambda: self._viewer_state(room, viewer))
+        self._admission.expire_unless_connected(
+            resource_id, lambda: self._drop_viewer(room, viewer)
+        )
+        return resource_id, answer
 
-        def on_state() -> None:
-            if viewer.pc.connectionState in ("failed", "closed"):
-                if room.remove_viewer(viewer.resource_id) is not None:
-                    self._tasks.spawn(viewer.close(), name=f"close-{viewer.resource_id}")
-                self._discard_if_empty(room)
+    def _viewer_state(self, room: Room, viewer: Viewer) -> None:
+        state = viewer.pc.connectionState
+        if state == "connected":
+            if not self._admission.connect(viewer.resource_id):
+                # Expired while ICE finished, or every slot filled meanwhile.
+                self._drop_viewer(room, viewer)
+        elif state in ("failed", "closed"):
+            self._drop_viewer(room, viewer)
 
-        viewer.pc.on("connectionstatechange", on_state)
-        return viewer.resource_id, answer
+    def _drop_viewer(self, room: Room, viewer: Viewer) -> None:
+        self._admission.release(viewer.resource_id)
+        if room.remove_viewer(viewer.resource_id) is not None:
+            self._tasks.spawn(viewer.close(), name=f"close-{viewer.resource_id}")
+        self._discard_if_empty(room)
 
     async def delete(self, session_id: str, resource_id: str) -> None:
         """End a publisher or viewer resource; NotFound if the session has no such resource."""
         room = self._room(session_id)
         if room is None:
             raise NotFound()
-        publisher = room.publisher
-        if publisher is not None and publisher.resource_id == resource_id:
+        publisher = next(
+            (p for p in (room.publisher, room.candidate) if p and p.resource_id == resource_id),
+            None,
+        )
+        if publisher is not None:
             room.publisher_gone(publisher)
             await publisher.close()
         else:
             viewer = room.remove_viewer(resource_id)
             if viewer is None:
                 raise NotFound()
+            self._admission.release(resource_id)
             await viewer.close()
         self._discard_if_empty(room)
 
@@ -210,13 +259,21 @@ class Relay:
         if room is None:
             return
         peers = room.close()
+        for peer in peers:
+            self._admission.release(peer.resource_id)
         await asyncio.gather(*(peer.close() for peer in peers), return_exceptions=True)
 
     # -- introspection -----------------------------------------------------------------
 
     @property
     def viewer_count(self) -> int:
+        """Viewers with an answer, connected or not yet."""
         return sum(len(room.viewers) for room in self._rooms.values())
+
+    @property
+    def admission(self) -> Admission:
+        """Slots and pending answers, for tests and diagnostics."""
+        return self._admission
 
     def stats(self) -> dict[str, dict[str, Any]]:
         """Per session: status, publisher connected, viewers, codecs, frame counters."""
@@ -238,9 +295,17 @@ class Relay:
             room = self._rooms[session_id] = Room(
                 session_id,
                 emit_status=self._emit_status,
+                retire=self._retire,
+                hls_dir=self._hls_dir_of(session_id),
                 keyframe_interval=self._keyframe_interval,
             )
         return room
+
+    def _hls_dir_of(self, session_id: str) -> Path | None:
+        # The session id becomes a directory name: only plain ids get one.
+        if self.hls_dir is None or not _SAFE_NAME.fullmatch(session_id):
+            return None
+        return self.hls_dir / session_id
 
     def _discard_if_empty(self, room: Room) -> None:
         if room.empty and self._rooms.get(room.session_id) is room:

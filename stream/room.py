@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
+from stream.hls import HlsRecorder
 from stream.keyframes import DEFAULT_INTERVAL_SECONDS, KeyframeRequests
 from stream.packetizer import Packetizer
 from stream.packets import EncodedPacket
+from stream.parameter_sets import ParameterSets
 from stream.publisher import Publisher
 from stream.sdp import MEDIA_KINDS, same_codec
 from stream.timeline import Timeline
@@ -27,6 +30,12 @@ class Room:
     Viewers outlive publishers: when the host drops, viewers stay connected and pick up
     again at the next keyframe of whoever publishes next. Status changes ("live" when a
     publisher's media flows, "paused" when it stops) go to `emit_status`.
+
+    A publisher that arrives while another holds the room is a `candidate`: it takes
+    over only when its media flows (its first video keyframe, or its first frame if it
+    sends no video); until then the current publisher keeps the session, so a stray
+    POST with the key can't leave viewers watching nothing. Peers replaced go to
+    `retire`, which closes them.
     """
 
     def __init__(
@@ -34,11 +43,14 @@ class Room:
         session_id: str,
         *,
         emit_status: Callable[[str, str], None],
+        retire: Callable[[list[Publisher | Viewer]], None] = lambda peers: None,
         keyframe_interval: float = DEFAULT_INTERVAL_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        hls_dir: Path | None = None,
     ) -> None:
         self.session_id = session_id
         self.publisher: Publisher | None = None
+        self.candidate: Publisher | None = None
         self.viewers: dict[str, Viewer] = {}
         # The last publisher's codecs: viewers are pinned to them, even while paused.
         self.codecs: dict[str, RTCRtpCodecParameters] = {}
@@ -48,11 +60,16 @@ class Room:
         self.last_media_at: float | None = None
         self.frames_in = {kind: 0 for kind in MEDIA_KINDS}
         self._emit_status = emit_status
+        self._retire = retire
         self._clock = clock
         self._tracks: dict[str, list[PacketTrack]] = {kind: [] for kind in MEDIA_KINDS}
         self._timelines: dict[str, Timeline] = {}
         self._packetizers: dict[str, Packetizer] = {}
         self._video_epoch: int | None = None
+        self._parameter_sets = ParameterSets()
+        # HLS of an H.264 publisher into this directory, if any (stream.hls).
+        self._hls_dir = hls_dir
+        self.hls: HlsRecorder | None = None
         self._epochs = 0
         self._keyframes = KeyframeRequests(
             self._send_keyframe_request, interval=keyframe_interval, clock=clock
@@ -60,7 +77,31 @@ class Room:
 
     @property
     def empty(self) -> bool:
-        return self.publisher is None and not self.viewers and self.pending == 0
+        return (
+            self.publisher is None
+            and self.candidate is None
+            and not self.viewers
+            and self.pending == 0
+        )
+
+    @property
+    def active(self) -> bool:
+        """Whether the current publisher holds the session: connected, or its media flowing."""
+        publisher = self.publisher
+        return publisher is not None and (publisher.connected or self.status == LIVE)
+
+    def offer_publisher(self, publisher: Publisher) -> list[Publisher | Viewer]:
+        """A new publisher: current at once if the room has none, else the candidate.
+
+        Returns the peers it displaces (a previous candidate; or, made current, the
+        publisher it replaces and the viewers it strands), for the caller to close.
+        """
+        if self.publisher is None:
+            previous, stranded = self.set_publisher(publisher)
+            return [peer for peer in (previous, *stranded) if peer is not None]
+        displaced = self.candidate
+        self.candidate = publisher
+        return [displaced] if displaced is not None else []
 
     def next_epoch(self) -> int:
         self._epochs += 1
@@ -90,6 +131,9 @@ class Room:
 
     def publisher_gone(self, publisher: Publisher) -> bool:
         """The publisher disconnected or was deleted; True if it was the current one."""
+        if publisher is self.candidate:
+            self.candidate = None
+            return False
         if publisher is not self.publisher:
             return False
         self.publisher = None
@@ -114,6 +158,10 @@ class Room:
 
     def on_packet(self, publisher: Publisher, kind: str, packet: EncodedPacket) -> None:
         """Fan one encoded frame out to every viewer of its kind."""
+        if publisher is self.candidate and self._takes_over(publisher, kind, packet):
+            self.candidate = None
+            previous, stranded = self.set_publisher(publisher)
+            self._retire([peer for peer in (previous, *stranded) if peer is not None])
         if publisher is not self.publisher:
             # A replaced publisher may still deliver a frame or two while it closes.
             return
@@ -132,7 +180,13 @@ class Room:
         packet.dts = pts
         tracks = self._tracks[kind]
         if kind == "video":
+            if codec.name.lower() == "h264":
+                if publisher.epoch != self._video_epoch:
+                    self._parameter_sets = ParameterSets()  # a new encoder's own sets
+                packet = self._parameter_sets.complete(packet)
             self._video_frame(publisher, packet, tracks)
+        if self._hls_dir is not None:
+            self._record(publisher, kind, codec, packet)
         for track in tracks:
             track.push(packet)
 
@@ -149,6 +203,30 @@ class Room:
                 self.request_keyframe()
         if packet.is_keyframe:
             self._keyframes.keyframe_seen()
+
+    def _record(
+        self,
+        publisher: Publisher,
+        kind: str,
+        codec: RTCRtpCodecParameters,
+        packet: EncodedPacket,
+    ) -> None:
+        if self.hls is None:
+            if kind != "video" or codec.name.lower() != "h264" or self._hls_dir is None:
+                return  # HLS carries H.264 only; a VP8 publisher has none
+            audio = publisher.codecs.get("audio")
+            self.hls = HlsRecorder(
+                self._hls_dir,
+                has_audio=audio is not None and audio.name.lower() == "opus",
+                request_keyframe=self.request_keyframe,
+            )
+        self.hls.push(kind, packet)
+
+    @staticmethod
+    def _takes_over(publisher: Publisher, kind: str, packet: EncodedPacket) -> bool:
+        if "video" in publisher.codecs:
+            return kind == "video" and packet.is_keyframe
+        return True
 
     def packetizer(self, kind: str, codec: RTCRtpCodecParameters) -> Packetizer:
         """The session's shared packetizer for `kind`, replaced if the codec changed."""
@@ -171,14 +249,17 @@ class Room:
     def close(self) -> list[Publisher | Viewer]:
         """Detach everything without reporting a status; returns the peers to close."""
         peers: list[Publisher | Viewer] = []
-        if self.publisher is not None:
-            peers.append(self.publisher)
-            self.publisher = None
+        for publisher in (self.publisher, self.candidate):
+            if publisher is not None:
+                peers.append(publisher)
+        self.publisher = self.candidate = None
         for resource_id in list(self.viewers):
             viewer = self.remove_viewer(resource_id)
             if viewer is not None:
                 peers.append(viewer)
         self._keyframes.close()
+        if self.hls is not None:
+            self.hls.close()
         return peers
 
     def stats(self) -> dict[str, Any]:
@@ -186,6 +267,7 @@ class Room:
         return {
             "status": self.status,
             "publisher": self.publisher is not None and self.publisher.connected,
+            "takeover_pending": self.candidate is not None,
             "viewers": len(self.viewers),
             "codecs": {kind: codec.name for kind, codec in self.codecs.items()},
             "frames_in": dict(self.frames_in),
@@ -193,6 +275,7 @@ class Room:
             "frames_skipped": sum(t.skipped for t in tracks),
             "frames_dropped": sum(t.dropped for t in tracks),
             "keyframe_requests": self._keyframes.sent,
+            "hls": self.hls is not None and self.hls.open,
         }
 
     def _send_keyframe_request(self) -> None:

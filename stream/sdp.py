@@ -14,6 +14,43 @@ MEDIA_KINDS = ("audio", "video")
 _H264_PROFILE_ORDER = ("42e01f", "42001f")
 
 
+def without_mdns_candidates(offer_sdp: str) -> str:
+    """The offer minus `.local` (mDNS) host candidates, which the relay can never reach.
+
+    Browsers hide their host addresses behind mDNS names; those resolve only on the
+    browser's own LAN, never at a relay on the internet. aioice still tries, waiting
+    about a second per name before it answers. Dropped here, the browser's checks
+    reach the relay anyway and aioice learns the address as peer-reflexive (RFC 8445
+    section 7.3.1.3). An m-line left without any candidate also loses its
+    `end-of-candidates`, so aioice keeps waiting for those checks instead of failing.
+    """
+    lines = offer_sdp.splitlines()
+    kept: list[str] = []
+    section: list[str] = []
+    sections: list[list[str]] = [kept]
+    for line in lines:
+        if line.startswith("m="):
+            section = [line]
+            sections.append(section)
+            continue
+        target = section if section else kept
+        if line.startswith("a=candidate:"):
+            fields = line.split()
+            if len(fields) > 4 and fields[4].lower().endswith(".local"):
+                continue
+        target.append(line)
+    out: list[str] = []
+    for block in sections:
+        if (
+            block
+            and block[0].startswith("m=")
+            and not any(line.startswith("a=candidate:") for line in block)
+        ):
+            block = [line for line in block if line != "a=end-of-candidates"]
+        out.extend(block)
+    return "\r\n".join(out) + "\r\n"
+
+
 def offer_kinds(offer_sdp: str) -> list[str]:
     """The media kinds an offer carries, in m-line order; BadOffer if the relay can't serve it."""
     try:
@@ -55,12 +92,44 @@ def _h264(first_profile: str | None = None) -> list[RTCRtpCodecCapability]:
     return [by_profile[p] for p in order if p in by_profile]
 
 
-def publisher_preferences(kind: str) -> list[RTCRtpCodecCapability]:
-    """Codecs the relay accepts from a publisher, best first: VP8, then baseline H.264; Opus."""
+def _offer_order(offer_sdp: str, kind: str) -> list[tuple[str, str]]:
+    """(mime type, H.264 profile-level-id) of the offer's codecs for `kind`, in its order."""
+    try:
+        description = aiortc_sdp.SessionDescription.parse(offer_sdp)
+    except Exception:  # offer_kinds() reports unreadable offers
+        return []
+    return [
+        (c.mimeType.lower(), str(c.parameters.get("profile-level-id", "")).lower())
+        for media in description.media
+        if media.kind == kind
+        for c in media.rtp.codecs
+    ]
+
+
+def publisher_preferences(kind: str, offer_sdp: str | None = None) -> list[RTCRtpCodecCapability]:
+    """Codecs the relay accepts from a publisher: VP8 and baseline H.264; Opus.
+
+    In the publisher's own order when its offer is given, so a publisher that prefers
+    H.264 (the only codec HLS can carry without transcoding) gets H.264; otherwise
+    VP8 first.
+    """
     if kind == "audio":
         return [c for c in _capabilities("audio") if c.mimeType.lower() == "audio/opus"]
     vp8 = [c for c in _capabilities("video") if c.mimeType.lower() == "video/vp8"]
-    return vp8 + _h264() + _rtx("video")
+    ours = vp8 + _h264()
+    if offer_sdp is not None:
+        order = _offer_order(offer_sdp, kind)
+
+        def rank(c: RTCRtpCodecCapability) -> float:
+            mime = c.mimeType.lower()
+            profile = str(c.parameters.get("profile-level-id", "")).lower()
+            if (mime, profile) in order:
+                return order.index((mime, profile))
+            same = [i for i, (m, _) in enumerate(order) if m == mime]
+            return same[0] + 0.5 if same else len(order) + 1
+
+        ours.sort(key=rank)  # stable: unmentioned codecs keep VP8-then-H.264
+    return ours + _rtx("video")
 
 
 def viewer_preferences(

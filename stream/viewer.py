@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
@@ -10,7 +11,12 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 from stream.errors import BadOffer
 from stream.packetizer import Packetizer
 from stream.passthrough import PacketOnlyEncoder, install_packetizer, on_keyframe_request
-from stream.sdp import negotiated_codecs, offer_kinds, viewer_preferences
+from stream.sdp import (
+    negotiated_codecs,
+    offer_kinds,
+    viewer_preferences,
+    without_mdns_candidates,
+)
 from stream.track import PacketTrack
 
 
@@ -20,6 +26,7 @@ class Viewer:
     def __init__(self, resource_id: str, configuration: RTCConfiguration) -> None:
         self.resource_id = resource_id
         self.pc = RTCPeerConnection(configuration)
+        self._closing: asyncio.Future[None] | None = None
         self.tracks: dict[str, PacketTrack] = {}
         self.codecs: dict[str, RTCRtpCodecParameters] = {}
         self.encoders: dict[str, PacketOnlyEncoder] = {}
@@ -48,7 +55,8 @@ class Viewer:
             self.tracks[kind] = track
             self.senders[kind] = transceiver.sender
         try:
-            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            offer = RTCSessionDescription(sdp=without_mdns_candidates(offer_sdp), type="offer")
+            await self.pc.setRemoteDescription(offer)
             await self.pc.setLocalDescription(await self.pc.createAnswer())
         except Exception as exc:
             wanted = ", ".join(c.mimeType for c in publisher_codecs.values()) or "VP8 or Opus"
@@ -64,4 +72,7 @@ class Viewer:
 
     async def close(self) -> None:
         self.stop_tracks()
-        await self.pc.close()
+        # As Publisher.close: one close however many callers.
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self.pc.close())
+        await asyncio.shield(self._closing)

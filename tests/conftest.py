@@ -13,6 +13,9 @@ import pytest
 
 from tests import services
 
+# Fails any test whose aiortc peer would use aiortc's default (public) STUN server.
+pytest_plugins = ("tests.ice_guard",)
+
 _TEMPLATE = f"fl_tpl_{os.getpid()}"
 
 

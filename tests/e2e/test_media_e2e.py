@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import websockets
 
-from tests.e2e.procs import Server, farmlive_env
+from tests.e2e.procs import Server, farmlive_env, free_port
 from tests.e2e.shop_client import token
 from tests.stream.peers import DecodingViewer, SyntheticPublisher, wait_for
 
@@ -124,5 +124,72 @@ def test_separate_relay_process_reports_status_through_redis(
                 await publisher.close()
                 await next_status(ws, "paused", within=20)
                 await viewer.close()
+
+        asyncio.run(scenario())
+
+
+def test_a_viewer_through_instance_b_plays_a_stream_published_through_a(
+    tmp_path: Path, pg_database: str, redis_prefix: tuple[str, str]
+) -> None:
+    """Two `farmlive serve` on Redis: B answers WHEP (and DELETE) with 307 to A, which holds the relay."""
+    redis_url, prefix = redis_prefix
+    port_a, port_b = free_port(), free_port()
+
+    def env(port: int) -> dict[str, str]:
+        return farmlive_env(
+            FARMLIVE_DATABASE_URL=pg_database,
+            FARMLIVE_REDIS_URL=redis_url,
+            FARMLIVE_REDIS_PREFIX=prefix,
+            FARMLIVE_SECRET_KEY="two-instances-secret",
+            FARMLIVE_RELAY_URL=f"http://127.0.0.1:{port}",
+        )
+
+    with (
+        Server(tmp_path, env(port_a), ("--demo",), port=port_a) as a,
+        Server(tmp_path, env(port_b), port=port_b) as b,
+    ):
+        host = token(a.url, "host@farmlive.local")
+        sid = httpx.get(f"{a.url}/api/sessions").json()[0]["id"]
+        key = httpx.get(f"{a.url}/api/sessions/{sid}/staff", headers=host).json()["stream_key"]
+        bearer = {**SDP, "Authorization": f"Bearer {key}"}
+
+        async def scenario() -> None:
+            async with httpx.AsyncClient(timeout=20) as client:
+                publisher = await SyntheticPublisher.offer()
+                published = await client.post(
+                    f"{a.url}/whip/{sid}", content=publisher.sdp, headers=bearer
+                )
+                assert published.status_code == 201, published.text
+                assert published.headers["location"].startswith(f"{a.url}/whip/{sid}/")
+                await publisher.answer(
+                    published.headers["location"].rsplit("/", 1)[-1], published.text
+                )
+                # A second publisher sent to B is sent to A too (and refused there: A is live).
+                other = await SyntheticPublisher.offer()
+                moved = await client.post(f"{b.url}/whip/{sid}", content=other.sdp, headers=bearer)
+                assert moved.status_code == 307
+                assert moved.headers["location"] == f"{a.url}/whip/{sid}"
+                await other.close()
+
+                viewer = DecodingViewer()
+                offer = await viewer.offer()
+                redirected = await client.post(f"{b.url}/whep/{sid}", content=offer, headers=SDP)
+                assert redirected.status_code == 307, redirected.text
+                assert redirected.headers["location"] == f"{a.url}/whep/{sid}"
+                watched = await client.post(
+                    f"{b.url}/whep/{sid}", content=offer, headers=SDP, follow_redirects=True
+                )
+                assert watched.status_code == 201, watched.text
+                location = watched.headers["location"]
+                assert location.startswith(f"{a.url}/whep/{sid}/")
+                await viewer.answer(location.rsplit("/", 1)[-1], watched.text)
+                await wait_for(
+                    lambda: viewer.frames("video") >= 20, within=20, message="frames through B"
+                )
+                resource = location.removeprefix(a.url)
+                gone = await client.delete(f"{b.url}{resource}", follow_redirects=True)
+                assert gone.status_code == 200
+                await viewer.close()
+                await publisher.close()
 
         asyncio.run(scenario())

@@ -15,6 +15,7 @@ from typing import Any
 import av
 from aiortc import (
     MediaStreamTrack,
+    RTCConfiguration,
     RTCPeerConnection,
     RTCRtpSender,
     RTCSessionDescription,
@@ -91,10 +92,16 @@ class ToneAudioTrack(MediaStreamTrack):
         return frame
 
 
-def codec_capabilities(kind: str, mime: str) -> list[Any]:
-    """aiortc's capabilities for one codec (plus RTX for video)."""
+def loopback() -> RTCConfiguration:
+    """No ICE servers: aiortc's default would send STUN requests to a public server."""
+    return RTCConfiguration(iceServers=[])
+
+
+def codec_capabilities(kind: str, mime: str | tuple[str, ...]) -> list[Any]:
+    """aiortc's capabilities for one codec, or several in this order (plus RTX for video)."""
     codecs = RTCRtpSender.getCapabilities(kind).codecs
-    chosen = [c for c in codecs if c.mimeType.lower() == mime.lower()]
+    mimes = (mime,) if isinstance(mime, str) else mime
+    chosen = [c for m in mimes for c in codecs if c.mimeType.lower() == m.lower()]
     if kind == "video":
         chosen += [c for c in codecs if c.mimeType.lower() == "video/rtx"]
     return chosen
@@ -122,9 +129,13 @@ class SyntheticPublisher:
 
     @classmethod
     async def offer(
-        cls, *, video: bool = True, audio: bool = True, video_codec: str | None = None
+        cls,
+        *,
+        video: bool = True,
+        audio: bool = True,
+        video_codec: str | tuple[str, ...] | None = None,
     ) -> SyntheticPublisher:
-        pc = RTCPeerConnection()
+        pc = RTCPeerConnection(loopback())
         publisher = cls(
             pc, PatternVideoTrack() if video else None, ToneAudioTrack() if audio else None
         )
@@ -188,7 +199,7 @@ class DecodingViewer:
     """An aiortc peer that watches through the relay with aiortc's normal, decoding receiver."""
 
     def __init__(self, *, video: bool = True, audio: bool = True) -> None:
-        self.pc = RTCPeerConnection()
+        self.pc = RTCPeerConnection(loopback())
         self.received: dict[str, Received] = {}
         self.resource_id = ""
         self.created_at = time.monotonic()
@@ -268,10 +279,12 @@ class DecodeErrors(logging.Handler):
             self.messages.append(message)
 
 
-async def start_publisher(relay: Any, session_id: str, **options: Any) -> SyntheticPublisher:
+async def start_publisher(
+    relay: Any, session_id: str, *, takeover: bool = False, **options: Any
+) -> SyntheticPublisher:
     """Publish a synthetic camera (and microphone) to `relay` as session `session_id`."""
     publisher = await SyntheticPublisher.offer(**options)
-    resource_id, answer = await relay.publish(session_id, publisher.sdp)
+    resource_id, answer = await relay.publish(session_id, publisher.sdp, takeover=takeover)
     await publisher.answer(resource_id, answer)
     return publisher
 

@@ -35,7 +35,7 @@ from stream.passthrough import (
     tap_receiver,
 )
 from stream.track import PacketTrack
-from tests.stream.peers import start_publisher, wait_for
+from tests.stream.peers import loopback, start_publisher, wait_for
 
 VP8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=97)
 H264 = RTCRtpCodecParameters(
@@ -54,7 +54,7 @@ def test_aiortc_is_the_pinned_version() -> None:
 
 async def test_receiver_keeps_its_decoder_queue_and_rtx_map() -> None:
     """RTCRtpReceiver still has the private decoder queue and RTX map the relay replaces and reads."""
-    pc = RTCPeerConnection()
+    pc = RTCPeerConnection(loopback())
     receiver = pc.addTransceiver("video", direction="recvonly").receiver
     assert isinstance(receiver._RTCRtpReceiver__decoder_queue, queue.Queue)  # type: ignore[attr-defined]
     assert receiver._RTCRtpReceiver__rtx_ssrc == {}  # type: ignore[attr-defined]
@@ -149,7 +149,7 @@ def test_tap_survives_a_failing_handler() -> None:
 
 async def test_tap_receiver_replaces_the_decoder_queue() -> None:
     """tap_receiver installs the tap where receive() will pick it up."""
-    pc = RTCPeerConnection()
+    pc = RTCPeerConnection(loopback())
     receiver = pc.addTransceiver("audio", direction="recvonly").receiver
     tap = tap_receiver(receiver, lambda codec, packet: None)
     assert receiver._RTCRtpReceiver__decoder_queue is tap  # type: ignore[attr-defined]
@@ -159,7 +159,7 @@ async def test_tap_receiver_replaces_the_decoder_queue() -> None:
 
 async def test_sender_lazily_creates_its_encoder_slot() -> None:
     """RTCRtpSender keeps its encoder in a private slot, empty until the first frame."""
-    pc = RTCPeerConnection()
+    pc = RTCPeerConnection(loopback())
     sender = pc.addTransceiver("video", direction="sendonly").sender
     assert sender_encoder(sender) is None
     assert "_RTCRtpSender__encoder" in vars(sender)
@@ -178,7 +178,7 @@ async def test_installed_packetizer_packs_without_get_encoder(
     monkeypatch.setattr(aiortc.rtcrtpsender, "get_encoder", lambda c: calls.append(c))
     kind = codec.mimeType.split("/")[0]
     track = PacketTrack(kind)
-    pc = RTCPeerConnection()
+    pc = RTCPeerConnection(loopback())
     sender = pc.addTransceiver(track, direction="sendonly").sender
     encoder = install_packetizer(sender, Packetizer(codec))
     assert sender_encoder(sender) is encoder
@@ -221,7 +221,7 @@ def test_aiortc_packetisers_open_no_codec_until_encode() -> None:
 
 async def test_keyframe_request_hook_sees_pli_and_fir() -> None:
     """A PLI or FIR arriving at a sender calls its _send_keyframe, which the relay replaces."""
-    pc = RTCPeerConnection()
+    pc = RTCPeerConnection(loopback())
     sender = pc.addTransceiver("video", direction="sendonly").sender
     requests: list[str] = []
     on_keyframe_request(sender, lambda: requests.append("keyframe"))
@@ -271,7 +271,7 @@ def test_capabilities_still_offer_vp8_and_packetization_mode_1_h264() -> None:
 
 async def test_audio_receiver_jitter_buffer_can_stop_prefetching() -> None:
     """aiortc's audio receiver prefetches four packets in a private JitterBuffer the relay replaces."""
-    pc = RTCPeerConnection()
+    pc = RTCPeerConnection(loopback())
     receiver = pc.addTransceiver("audio", direction="recvonly").receiver
     buffer = receiver._RTCRtpReceiver__jitter_buffer  # type: ignore[attr-defined]
     assert isinstance(buffer, JitterBuffer)

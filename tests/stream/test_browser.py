@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -16,15 +17,18 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from server.cors import Cors
+from server.routes.hls import hls_router
 from server.routes.media import media_router
 from stream.relay import Relay
 from tests.services import services_required
-from tests.stream.peers import wait_for
+from tests.stream.peers import SyntheticPublisher, wait_for
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 PAGES = Path(__file__).parent / "pages"
+WEB = Path(__file__).resolve().parents[2] / "web"
 STREAM_KEY = "browser-key"
 CHROMIUM_ARGS = [
     "--use-fake-device-for-media-stream",
@@ -36,9 +40,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
     "--autoplay-policy=no-user-gesture-required",
-    # Without a camera permission Chromium hides host candidates behind mDNS names,
-    # which nothing on this machine resolves.
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    # Chromium's default candidates: without a camera permission (the viewer page) its
+    # host candidates are mDNS names, which the relay drops (stream.sdp).
 ]
 
 
@@ -50,8 +53,8 @@ def need_chromium() -> None:
         pytest.skip(message)
 
 
-def relay_app(statuses: list[tuple[str, str]]) -> FastAPI:
-    relay = Relay([], on_status=lambda sid, status: statuses.append((sid, status)))
+def relay_app(statuses: list[tuple[str, str]], origins: list[str], hls_dir: Path) -> FastAPI:
+    relay = Relay([], on_status=lambda sid, status: statuses.append((sid, status)), hls_dir=hls_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -68,26 +71,29 @@ def relay_app(statuses: list[tuple[str, str]]) -> FastAPI:
         return session_id == "s1"
 
     app = FastAPI(lifespan=lifespan)
-    app.include_router(media_router(lambda: relay, authorize, exists))
+    app.include_router(media_router(lambda: relay, authorize, exists, cors=Cors(origins)))
 
     @app.get("/stats")
     async def stats() -> dict[str, Any]:
         return relay.stats()
 
+    app.include_router(hls_router(lambda: relay.hls_dir))
     app.mount("/pages", StaticFiles(directory=PAGES), name="pages")
+    app.mount("/web", StaticFiles(directory=WEB), name="web")
     return app
 
 
 @pytest.fixture
-def server() -> Iterator[tuple[str, list[tuple[str, str]]]]:
+def server(tmp_path: Path) -> Iterator[tuple[str, list[tuple[str, str]]]]:
     """The media router and the test pages served by uvicorn on a free loopback port."""
     statuses: list[tuple[str, str]] = []
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        relay_app(statuses), log_level="warning", lifespan="on", ws="none", http="h11"
-    )
+    # The viewer page loads from http://localhost:port, another origin than the relay's
+    # http://127.0.0.1:port, so its WHEP requests go through CORS.
+    app = relay_app(statuses, [f"http://localhost:{port}"], tmp_path)
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", ws="none", http="h11")
     uvicorn_server = uvicorn.Server(config)
     # The relay lives in uvicorn's own loop: aiortc objects belong to one event loop.
     thread = threading.Thread(target=uvicorn_server.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -108,7 +114,7 @@ def server() -> Iterator[tuple[str, list[tuple[str, str]]]]:
 async def test_chromium_publishes_over_whip_and_plays_over_whep(
     server: tuple[str, list[tuple[str, str]]],
 ) -> None:
-    """Chromium's fake camera goes out over WHIP and a second Chromium page plays it over WHEP."""
+    """Chromium's fake camera goes out over WHIP; a page on another origin plays it over WHEP (CORS)."""
     need_chromium()
     from playwright.async_api import async_playwright
 
@@ -138,7 +144,8 @@ async def test_chromium_publishes_over_whip_and_plays_over_whep(
                 assert live["frames_in"]["video"] >= 10
 
                 viewer = await context.new_page()
-                await viewer.goto(f"{base}/pages/whep.html?session=s1")
+                other_origin = base.replace("127.0.0.1", "localhost")
+                await viewer.goto(f"{other_origin}/pages/whep.html?session=s1&media={base}")
                 assert await viewer.evaluate("window.result") == "ok"
                 await viewer.wait_for_function("window.framesPainted >= 30", timeout=15000)
                 quality = await viewer.evaluate(
@@ -164,3 +171,71 @@ async def test_chromium_publishes_over_whip_and_plays_over_whep(
             assert statuses[0] == ("s1", "live")
         finally:
             await browser.close()
+
+
+async def test_hls_js_plays_the_relays_hls_in_chromium(
+    server: tuple[str, list[tuple[str, str]]],
+) -> None:
+    """An H.264 publisher's live HLS reads as H.264 in ffprobe and plays in Chromium through hls.js."""
+    need_chromium()
+    ffprobe = shutil.which("ffprobe")
+    assert ffprobe is not None or not services_required(), "apt-get install ffmpeg"
+    from playwright.async_api import async_playwright
+
+    base, _ = server
+    publisher = await SyntheticPublisher.offer(video_codec="video/H264")
+    async with httpx.AsyncClient(base_url=base, timeout=20) as client:
+        published = await client.post(
+            "/whip/s1",
+            content=publisher.sdp,
+            headers={"Content-Type": "application/sdp", "Authorization": f"Bearer {STREAM_KEY}"},
+        )
+        assert published.status_code == 201, published.text
+        await publisher.answer(published.headers["location"].rsplit("/", 1)[1], published.text)
+
+        async def segments() -> int:
+            response = await client.get("/hls/s1/index.m3u8")
+            return response.text.count(".m4s") if response.status_code == 200 else 0
+
+        for _ in range(300):
+            if await segments() >= 2:
+                break
+            await asyncio.sleep(0.1)
+        playlist = await client.get("/hls/s1/index.m3u8")
+        assert playlist.headers["cache-control"] == "public, max-age=1"
+        first = next(line for line in playlist.text.splitlines() if line.endswith(".m4s"))
+        segment = await client.get(f"/hls/s1/{first}")
+        assert segment.status_code == 200
+        assert "immutable" in segment.headers["cache-control"]
+    if ffprobe is not None:
+        probe = await asyncio.create_subprocess_exec(
+            ffprobe,
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_name",
+            "-of",
+            "csv=p=0",
+            f"{base}/hls/s1/index.m3u8",
+            stdout=asyncio.subprocess.PIPE,
+        )
+        out, _ = await asyncio.wait_for(probe.communicate(), 30)
+        assert "h264" in out.decode().split()
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            page = await browser.new_page()
+            await page.goto(f"{base}/pages/hls.html?session=s1")
+            assert await page.evaluate("window.result") == "ok"
+            assert await page.evaluate("typeof window.Hls") == "function"  # hls.js, loaded now
+            await page.wait_for_function("window.framesPainted >= 10", timeout=20000)
+            painted = await page.evaluate("window.framesPainted")
+            await page.wait_for_function(f"window.framesPainted > {painted + 10}", timeout=10000)
+            width = await page.evaluate("document.getElementById('player').videoWidth")
+            assert width == 640
+        finally:
+            await browser.close()
+    await publisher.close()

@@ -16,14 +16,23 @@ import aiortc.rtcrtpsender
 import pytest
 from aiortc import RTCPeerConnection
 
-from stream.errors import BadOffer, NotFound, NotLive, RelayFull
+from stream.errors import (
+    BadOffer,
+    NotFound,
+    NotLive,
+    PublisherActive,
+    RateLimited,
+    RelayFull,
+)
 from stream.passthrough import PacketOnlyEncoder, media_ssrc, sender_encoder
 from stream.relay import Relay
 from tests.stream.conftest import StatusLog
 from tests.stream.peers import (
     DecodeErrors,
     DecodingViewer,
+    SyntheticPublisher,
     codec_capabilities,
+    loopback,
     start_publisher,
     start_viewer,
     wait_for,
@@ -193,12 +202,25 @@ async def test_stalled_publisher_is_reported_paused(statuses: StatusLog) -> None
 
 
 async def test_new_publisher_replaces_the_old_one(relay: Relay, statuses: StatusLog) -> None:
-    """Publishing again while live replaces the old publisher without disconnecting viewers."""
+    """A takeover replaces the old publisher once its media flows, without disconnecting viewers."""
     first = await start_publisher(relay, "s1")
     viewer = await start_viewer(relay, "s1")
     await wait_for(lambda: viewer.frames("video") >= 10, within=10)
 
-    second = await start_publisher(relay, "s1")
+    intruder = await SyntheticPublisher.offer()
+    with pytest.raises(PublisherActive) as caught:
+        await relay.publish("s1", intruder.sdp)
+    assert (caught.value.code, caught.value.status) == ("publisher_active", 409)
+    # A takeover whose media never flows (nobody applies its answer) changes nothing.
+    await relay.publish("s1", intruder.sdp, takeover=True)
+    room = relay.room("s1")
+    assert room is not None and room.candidate is not None
+    before = viewer.frames("video")
+    await wait_for(lambda: viewer.frames("video") >= before + 30, within=10, message="more frames")
+    assert room.publisher is not None and room.publisher.resource_id == first.resource_id
+    await intruder.close()
+
+    second = await start_publisher(relay, "s1", takeover=True)
     await wait_for(lambda: first.pc.connectionState == "closed", message="the old publisher closed")
     resumed_from = viewer.frames("video")
     await wait_for(lambda: viewer.frames("video") >= resumed_from + 20, within=10)
@@ -322,7 +344,7 @@ async def test_bad_offers_are_refused(relay: Relay) -> None:
         await relay.publish("s1", "this is not SDP")
     assert caught.value.code == "bad_sdp"
 
-    data_only = RTCPeerConnection()
+    data_only = RTCPeerConnection(loopback())
     data_only.createDataChannel("chat")
     await data_only.setLocalDescription(await data_only.createOffer())
     with pytest.raises(BadOffer):
@@ -348,6 +370,8 @@ async def test_max_viewers_answers_relay_full(statuses: StatusLog) -> None:
     try:
         publisher = await start_publisher(relay, "s1")
         viewers = [await start_viewer(relay, "s1") for _ in range(2)]
+        # Slots are taken when ICE connects, not when the answer goes out.
+        await wait_for(lambda: relay.admission.connected == 2, within=10, message="2 connected")
         extra = DecodingViewer()
         offer = await extra.offer()
         with pytest.raises(RelayFull) as caught:
@@ -363,6 +387,52 @@ async def test_max_viewers_answers_relay_full(statuses: StatusLog) -> None:
             await peer.close()
     finally:
         await relay.stop()
+
+
+async def test_unconnected_answers_hold_no_slot_and_expire(statuses: StatusLog) -> None:
+    """An answer nobody connects to takes no seat from a real viewer and is closed after its deadline."""
+    relay = Relay(max_viewers=1, on_status=statuses, answer_seconds=1.5)
+    await relay.start()
+    try:
+        publisher = await start_publisher(relay, "s1")
+        ghost = DecodingViewer()
+        ghost_id, _ = await relay.view("s1", await ghost.offer(), address="198.51.100.1")
+        assert relay.admission.pending == 1 and relay.admission.connected == 0
+
+        real = DecodingViewer()
+        resource_id, answer = await relay.view("s1", await real.offer(), address="198.51.100.2")
+        await real.answer(resource_id, answer)
+        await wait_for(lambda: real.frames("video") >= 1, within=10, message="the real viewer")
+        assert relay.admission.connected == 1
+
+        await wait_for(lambda: relay.admission.expired == 1, within=10, message="the expiry")
+        room = relay.room("s1")
+        assert room is not None and ghost_id not in room.viewers
+        assert relay.admission.pending == 0
+        with pytest.raises(RelayFull):
+            await relay.view("s1", await ghost.offer(), address="198.51.100.3")
+        for peer in (ghost, real, publisher):
+            await peer.close()
+    finally:
+        await relay.stop()
+
+
+async def test_one_address_holds_few_unconnected_answers(relay: Relay) -> None:
+    """Past per_address unconnected answers an address gets RateLimited; others still join."""
+    publisher = await start_publisher(relay, "s1")
+    stale = DecodingViewer()
+    offer = await stale.offer()
+    for _ in range(4):
+        await relay.view("s1", offer, address="203.0.113.9")
+    with pytest.raises(RateLimited) as caught:
+        await relay.view("s1", offer, address="203.0.113.9")
+    assert caught.value.code == "rate_limited" and caught.value.retry_after >= 1
+    viewer = DecodingViewer()
+    resource_id, answer = await relay.view("s1", await viewer.offer(), address="203.0.113.10")
+    await viewer.answer(resource_id, answer)
+    await wait_for(lambda: viewer.frames("video") >= 1, within=10, message="the other address")
+    for peer in (stale, viewer, publisher):
+        await peer.close()
 
 
 @pytest.mark.slow
@@ -456,3 +526,38 @@ async def test_a_port_range_the_kernel_ignores_is_reported(
         "ip_local_port_range" in r.getMessage() or "port range" in r.getMessage()
         for r in caplog.records
     )
+
+
+async def test_h264_is_preferred_when_the_publisher_prefers_it(relay: Relay) -> None:
+    """A publisher offering H.264 before VP8 is answered with H.264, and viewers get H.264."""
+    publisher = await start_publisher(relay, "s1", video_codec=("video/H264", "video/VP8"))
+    room = relay.room("s1")
+    assert room is not None and room.codecs["video"].name == "H264"
+    viewer = await start_viewer(relay, "s1")
+    await wait_for(lambda: viewer.frames("video") >= 5, within=15, message="H.264 frames")
+    assert viewer.negotiated("video")[0] == "video/H264"
+    for peer in (viewer, publisher):
+        await peer.close()
+
+
+async def test_mdns_candidates_cost_the_join_no_wait(relay: Relay) -> None:
+    """A viewer offering only `.local` host candidates (Chromium's default) is answered at once and plays."""
+    publisher = await start_publisher(relay, "s1")
+    viewer = DecodingViewer()
+    offer = await viewer.offer()
+    lines = []
+    for n, line in enumerate(offer.split("\r\n")):
+        if line.startswith("a=candidate:"):
+            fields = line.split()
+            fields[4] = f"{n:08x}-6f1e-4c2a-9d3b-farmlive.local"
+            line = " ".join(fields)
+        lines.append(line)
+    started = time.monotonic()
+    resource_id, answer = await relay.view("s1", "\r\n".join(lines))
+    answered = time.monotonic() - started
+    # aioice would wait about 1 s per mDNS name before answering.
+    assert answered < 0.5, answered
+    await viewer.answer(resource_id, answer)
+    await wait_for(lambda: viewer.frames("video") >= 1, within=10, message="first frame")
+    for peer in (viewer, publisher):
+        await peer.close()

@@ -13,11 +13,13 @@ from stream.sdp import (
     publisher_preferences,
     same_codec,
     viewer_preferences,
+    without_mdns_candidates,
 )
+from tests.stream.peers import codec_capabilities, loopback
 
 
 async def offer_for(*kinds: str) -> str:
-    pc = RTCPeerConnection()
+    pc = RTCPeerConnection(loopback())
     for kind in kinds:
         pc.addTransceiver(kind, direction="recvonly")
     await pc.setLocalDescription(await pc.createOffer())
@@ -86,3 +88,39 @@ async def test_negotiated_codecs_reads_the_first_codec_of_active_m_lines() -> No
     codecs = negotiated_codecs(await offer_for("audio", "video"))
     assert codecs["audio"].mimeType == "audio/opus"
     assert codecs["video"].mimeType == "video/VP8"
+
+
+async def test_publisher_order_is_followed() -> None:
+    """A publisher offering H.264 before VP8 gets H.264 ranked first; VP8 first stays VP8."""
+    pc = RTCPeerConnection(loopback())
+    transceiver = pc.addTransceiver("video", direction="sendonly")
+    transceiver.setCodecPreferences(codec_capabilities("video", ("video/H264", "video/VP8")))
+    await pc.setLocalDescription(await pc.createOffer())
+    h264_first = str(pc.localDescription.sdp)
+    await pc.close()
+    assert publisher_preferences("video", h264_first)[0].mimeType == "video/H264"
+    vp8_first = await offer_for("video")
+    assert publisher_preferences("video", vp8_first)[0].mimeType == "video/VP8"
+
+
+def test_mdns_candidates_are_dropped() -> None:
+    """`.local` host candidates go; real ones stay; an m-line left bare loses end-of-candidates."""
+    offer = "\r\n".join(
+        [
+            "v=0",
+            "m=audio 9 UDP/TLS/RTP/SAVPF 111",
+            "a=candidate:1 1 udp 2122260223 3f1c-aa.local 50000 typ host",
+            "a=candidate:2 1 udp 1686052607 203.0.113.4 50000 typ srflx raddr 0.0.0.0 rport 0",
+            "a=end-of-candidates",
+            "m=video 9 UDP/TLS/RTP/SAVPF 96",
+            "a=candidate:1 1 udp 2122260223 9b2e-bb.LOCAL 50002 typ host",
+            "a=end-of-candidates",
+            "",
+        ]
+    )
+    cleaned = without_mdns_candidates(offer).split("\r\n")
+    assert not any(".local" in line.lower() for line in cleaned)
+    assert any("203.0.113.4" in line for line in cleaned)
+    video = cleaned[cleaned.index("m=video 9 UDP/TLS/RTP/SAVPF 96") :]
+    audio = cleaned[: cleaned.index("m=video 9 UDP/TLS/RTP/SAVPF 96")]
+    assert "a=end-of-candidates" in audio and "a=end-of-candidates" not in video

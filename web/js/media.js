@@ -52,13 +52,43 @@ function release(location, headers) {
   return Promise.race([done, new Promise((resolve) => setTimeout(resolve, 1500))]);
 }
 
-/** Prefer VP8: the relay forwards without re-encoding and aiortc handles VP8 best. */
-function preferVp8(transceiver) {
+/** Rank one codec first (the relay answers in the offer's order). */
+function prefer(transceiver, pattern) {
   const caps = globalThis.RTCRtpReceiver?.getCapabilities?.("video");
   if (!caps || !transceiver.setCodecPreferences) return;
-  const vp8 = caps.codecs.filter((c) => /vp8/i.test(c.mimeType));
-  const rest = caps.codecs.filter((c) => !/vp8/i.test(c.mimeType));
-  if (vp8.length) transceiver.setCodecPreferences([...vp8, ...rest]);
+  const first = caps.codecs.filter((c) => pattern.test(c.mimeType));
+  const rest = caps.codecs.filter((c) => !pattern.test(c.mimeType));
+  if (first.length) transceiver.setCodecPreferences([...first, ...rest]);
+}
+
+/** Whether this browser can send H.264, the only codec the relay's HLS carries. */
+export function canPublishH264() {
+  const caps = globalThis.RTCRtpSender?.getCapabilities?.("video");
+  return Boolean(caps && caps.codecs.some((c) => /h264/i.test(c.mimeType)));
+}
+
+/** Light mode (`?light=1`): skip WebRTC and watch over HLS, for the weakest links. */
+export function lightMode() {
+  return new URLSearchParams(window.location.search).get("light") === "1";
+}
+
+/** Resolve once connected; reject if ICE fails or nothing connects within `ms`. */
+function connected(pc, ms = 8000) {
+  if (pc.connectionState === "connected") return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => fail(), ms);
+    const check = () => {
+      if (pc.connectionState === "connected") done(resolve);
+      else if (pc.connectionState === "failed" || pc.connectionState === "closed") fail();
+    };
+    const done = (fn) => {
+      clearTimeout(timer);
+      pc.removeEventListener("connectionstatechange", check);
+      fn();
+    };
+    const fail = () => done(() => reject(new ApiError(0, "webrtc_failed", "no media path")));
+    pc.addEventListener("connectionstatechange", check);
+  });
 }
 
 /**
@@ -66,16 +96,19 @@ function preferVp8(transceiver) {
  * Returns {pc, stream, close()}.
  */
 export async function watch(url, { audioOnly = false, iceServers = [], onState = () => {} } = {}) {
+  if (lightMode()) throw new ApiError(0, "light_mode", "light mode watches over HLS");
   const pc = new RTCPeerConnection({ iceServers });
   const stream = new MediaStream();
   pc.addEventListener("track", (ev) => stream.addTrack(ev.track));
   pc.addEventListener("connectionstatechange", () => onState(pc.connectionState));
   pc.addTransceiver("audio", { direction: "recvonly" });
-  if (!audioOnly) preferVp8(pc.addTransceiver("video", { direction: "recvonly" }));
+  if (!audioOnly) pc.addTransceiver("video", { direction: "recvonly" });
   let location = null;
   try {
     location = await exchange(pc, url, {});
+    await connected(pc);
   } catch (err) {
+    if (location) release(location, {});
     pc.close();
     throw err;
   }
@@ -96,7 +129,8 @@ export async function publish(url, stream, streamKey, { iceServers = [], onState
   pc.addEventListener("connectionstatechange", () => onState(pc.connectionState));
   for (const track of stream.getTracks()) {
     const tr = pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
-    if (track.kind === "video") preferVp8(tr);
+    // H.264 first: viewers get it as sent, and the relay can also serve it over HLS.
+    if (track.kind === "video") prefer(tr, /h264/i);
   }
   const auth = { Authorization: `Bearer ${streamKey}` };
   let location = null;
@@ -113,4 +147,59 @@ export async function publish(url, stream, streamKey, { iceServers = [], onState
       pc.close();
     },
   };
+}
+
+// ---- HLS fallback ------------------------------------------------------------------------
+
+const HLS_REASONS = new Set(["relay_full", "light_mode", "webrtc_failed", "network", "unavailable"]);
+const HLS_JS = new URL("../vendor/hls.js/hls.light.min.js", import.meta.url).href;
+let hlsLoading = null;
+
+function loadHlsJs() {
+  // A classic script from this origin (CSP: script-src 'self'), fetched only when needed.
+  if (globalThis.Hls) return Promise.resolve(globalThis.Hls);
+  hlsLoading ||= new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = HLS_JS;
+    script.onload = () => resolve(globalThis.Hls);
+    script.onerror = () => reject(new Error("hls.js failed to load"));
+    document.head.append(script);
+  });
+  return hlsLoading;
+}
+
+/**
+ * Play the session's HLS in `video` when WebRTC can't serve this viewer (relay full, no
+ * media path, light mode). Resolves true once playing starts, false when HLS doesn't apply
+ * (nothing to watch, no HLS for this stream). Returns {close()} as `video.hls`.
+ */
+export async function hlsFallback(err, video, url) {
+  const reason = err && (err.code || (err.status >= 500 ? "unavailable" : ""));
+  if (!HLS_REASONS.has(reason)) return false;
+  try {
+    const probe = await fetch(url, { cache: "no-store" });
+    if (probe.status !== 200) return false;
+  } catch {
+    return false;
+  }
+  video.srcObject = null;
+  // hls.js wherever Media Source Extensions exist (its live edge and recovery are the same
+  // everywhere); the browser's own HLS only without them (iPhone Safari).
+  const mse = globalThis.MediaSource || globalThis.ManagedMediaSource;
+  if (mse) {
+    const Hls = await loadHlsJs();
+    if (!Hls || !Hls.isSupported()) return false;
+    // No worker: CSP allows no blob: scripts.
+    const hls = new Hls({ enableWorker: false, liveSyncDurationCount: 2 });
+    hls.loadSource(url);
+    hls.attachMedia(video);
+    video.hls = { close: () => hls.destroy() };
+  } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
+    video.src = url;
+    video.hls = { close: () => video.removeAttribute("src") };
+  } else {
+    return false;
+  }
+  video.play().catch(() => {});
+  return true;
 }

@@ -6,7 +6,7 @@ import { $, fill, h, say, template } from "./dom.js";
 import { count, dateTime, vnd, weight } from "./format.js";
 import { applyI18n, initLangSwitch, t } from "./i18n.js";
 import { LiveChannel } from "./live.js";
-import { watch } from "./media.js";
+import { hlsFallback, watch } from "./media.js";
 import { initOrderSheet, orderLink, savedOrders } from "./order-sheet.js";
 
 const sid = pathId();
@@ -532,10 +532,11 @@ async function connectVideo() {
     }
     current.close = conn.close;
     videoTries = 0;
-  } catch {
+  } catch (err) {
     if (media === current) media = null;
-    // No publisher yet (404 not_live) or the relay is busy: wait and try again.
-    scheduleVideo();
+    // Relay full, no media path or light mode: HLS (media.js); not live yet: try again later.
+    const base = state.config.media_url || "";
+    if (!(await hlsFallback(err, $("#video"), `${base}/hls/${sid}/index.m3u8`))) scheduleVideo();
   }
   renderOverlay();
 }

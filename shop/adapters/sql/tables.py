@@ -259,6 +259,19 @@ complaints = Table(
     Index("ix_complaints_status", "status", "id"),
 )
 
+# Replay moments: each pin during a session, timed, so a replay can jump to it.
+session_moments = Table(
+    "session_moments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("session_id", Integer, ForeignKey("live_sessions.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("offer_id", Integer, nullable=True),
+    Column("title", String(200), nullable=False),
+    Index("ix_session_moments_session", "session_id", "at"),
+)
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

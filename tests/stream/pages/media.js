@@ -35,7 +35,8 @@ export async function publish(session, key) {
   await negotiate(pc, `/whip/${session}`, { Authorization: `Bearer ${key}` });
 }
 
-export async function watch(session, video) {
+// `base`: the media server's origin when it is not the page's own (CORS).
+export async function watch(session, video, base = "") {
   const pc = new RTCPeerConnection();
   window.pc = pc;
   pc.addTransceiver("audio", { direction: "recvonly" });
@@ -48,5 +49,5 @@ export async function watch(session, video) {
     video.requestVideoFrameCallback(count);
   };
   video.requestVideoFrameCallback(count);
-  await negotiate(pc, `/whep/${session}`, {});
+  await negotiate(pc, `${base}/whep/${session}`, {});
 }
