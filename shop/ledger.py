@@ -224,6 +224,7 @@ class OrderLine:
     state: OrderState
     last_event: LedgerEvent
     placed_seq: int
+    last_seq: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +287,7 @@ class Fold:
                     OrderState.OUT,
                     entry.event,
                     entry.seq,
+                    entry.seq,
                 )
                 self.orders[entry.order_code] = line
                 self._move(line, OrderState.UNCONFIRMED)
@@ -299,6 +301,7 @@ class Fold:
         elif entry.event in REMOVING:
             self._move(line, OrderState.OUT)
         line.last_event = entry.event
+        line.last_seq = entry.seq
         self._point(entry.ts)
 
     def _move(self, line: OrderLine, state: OrderState) -> None:
