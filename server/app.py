@@ -20,6 +20,7 @@ from server.routes import (
     coop,
     geo,
     health,
+    ledger,
     live,
     orders,
     pages,
@@ -50,7 +51,8 @@ def create_app(settings: Settings | None = None, *, payment_http_client: Any = N
     )
     app.state.settings = settings
     errors.install(app)
-    for module in (health, auth, catalogue, sessions, orders, geo, coop, live, payments):
+    # ledger before orders: its honest /stats replaces the older one there.
+    for module in (health, auth, catalogue, sessions, ledger, orders, geo, coop, live, payments):
         app.include_router(module.router)
     app.include_router(compliance.router)
     app.add_middleware(CaptureRawSend)  # the live fan-out's fast path (server/live/sinks.py)

@@ -9,6 +9,7 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +29,13 @@ from shop.adapters.redis_gate import RedisGate
 from shop.adapters.redis_ratelimit import RedisRateLimiter
 from shop.adapters.sql.accounts import SqlAccounts
 from shop.adapters.sql.catalogue import SqlCatalogue
+from shop.adapters.sql.ledger import SqlLedger
 from shop.adapters.sql.migrate import upgrade
 from shop.adapters.sql.orders import SqlOrders
-from shop.catalogue import LiveSession
+from shop.catalogue import LiveSession, SessionStatus
 from shop.errors import ShopError
 from shop.gate import InventoryGate
+from shop.ledger_port import LedgerReader
 from shop.ordering import OrderService
 from shop.payments.service import PaymentService
 from stream import Relay
@@ -51,6 +54,8 @@ class Services:
     gate: InventoryGate
     orders: OrderService
     live: LiveRoom
+    # The public ledger's reads, seals and verification (shop/ledger_port.py).
+    ledger: LedgerReader
     relay: Relay | None = None
     # The order store's reporting queries (stats, exports); the order path uses `orders`.
     order_reports: SqlOrders | None = None
@@ -109,6 +114,16 @@ def secret_of(settings: Settings) -> str:
         f.write(secret)
     log.warning("FARMLIVE_SECRET_KEY is not set: generated one in %s", SECRET_FILE.resolve())
     return secret
+
+
+def seal_when_ended(ledger: LedgerReader) -> Callable[[LiveSession], Awaitable[None]]:
+    """Seal a session's ledger head as soon as staff end it."""
+
+    async def seal(session: LiveSession) -> None:
+        if session.status is SessionStatus.ENDED:
+            await ledger.seal(session.id, datetime.now(UTC))
+
+    return seal
 
 
 @asynccontextmanager
@@ -177,6 +192,7 @@ async def open_services(
             gate=gate,
             orders=orders,
             live=live,
+            ledger=SqlLedger(engine),
             redis=redis,
             payments=payments,
             relay=relay,
@@ -194,6 +210,7 @@ async def open_services(
             orders.forget_session(session.id)
 
         services.session_listeners.append(forget)
+        services.session_listeners.append(seal_when_ended(services.ledger))
         services.session_listeners.append(live.session_changed)
         services.session_listeners.append(relay_session_listener(relay))
         try:

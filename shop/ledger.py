@@ -124,7 +124,7 @@ class Entry:
         return {**self.body(), "prev_hash": self.prev_hash, "hash": self.hash}
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> Entry:
+    def from_mapping(cls, data: Mapping[Any, Any]) -> Entry:
         return cls(
             seq=int(data["seq"]),
             ts=str(data["ts"]),
@@ -188,7 +188,9 @@ class ChainCheck:
         return self.bad_seq is None
 
 
-def verify_chain(entries: Iterable[Entry], *, start_seq: int = 1, prev: str = GENESIS) -> ChainCheck:
+def verify_chain(
+    entries: Iterable[Entry], *, start_seq: int = 1, prev: str = GENESIS
+) -> ChainCheck:
     """Recompute a chain from `start_seq`; name the first seq whose entry does not fit."""
     expected = start_seq
     count = start_seq - 1
@@ -269,11 +271,13 @@ class Fold:
     orders_count: int = 0
     revenue: int = 0
     last_seq: int = 0
+    last_hash: str = GENESIS
     orphans: int = 0
     timeline: list[Point] = field(default_factory=list)
 
     def add(self, entry: Entry) -> None:
         self.last_seq = entry.seq
+        self.last_hash = entry.hash
         line = self.orders.get(entry.order_code)
         if entry.event is LedgerEvent.PLACED:
             if line is None:
@@ -337,6 +341,9 @@ class Fold:
             orders_count=self.orders_count,
             revenue=self.revenue,
         )
+
+    def out_count(self) -> int:
+        return sum(1 for line in self.orders.values() if line.state is OrderState.OUT)
 
     def breakdown(self, key: str) -> list[dict[str, Any]]:
         """Totals per `lot_id`, `cooperative_id` or `province_code` of the taken orders."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from shop.ledger import Entry, Fold
 
@@ -51,14 +51,3 @@ class LedgerReader(Protocol):
     async def verify(self, session_id: int) -> Verdict: ...
 
     async def session_ids(self) -> list[int]: ...
-
-
-def head_view(head: Head, totals: dict[str, int]) -> dict[str, Any]:
-    return {
-        "count": head.count,
-        "head_hash": head.head_hash,
-        "totals": totals,
-        "sealed_at": head.sealed_at,
-        "sealed_count": head.sealed_count,
-        "sealed_hash": head.sealed_hash,
-    }

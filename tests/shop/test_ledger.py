@@ -25,7 +25,15 @@ HASH_1 = "8ed7182a91fed7da4743203597b1892cc036d26d5ad4e7fa8ff48b90cdc9b6da"
 HASH_2 = "d2c89b59126efd9d1d3e9a10a512bb31915185554a85f4323213afd73fd612dc"
 
 
-def fact(event: str, code: str = "K7M2Q9XA", grams: int = 5000, amount: int = 250000, ts: str = "2026-06-01T02:00:00.000Z", province: str | None = "24", ward: str | None = "07420") -> Fact:
+def fact(
+    event: str,
+    code: str = "K7M2Q9XA",
+    grams: int = 5000,
+    amount: int = 250000,
+    ts: str = "2026-06-01T02:00:00.000Z",
+    province: str | None = "24",
+    ward: str | None = "07420",
+) -> Fact:
     return Fact(1, LedgerEvent(event), code, 3, 2, 1, grams, amount, province, ward, ts)
 
 
@@ -43,7 +51,9 @@ def test_known_vector() -> None:
     e1 = chain(fact("placed"), 1, GENESIS)
     assert canonical(e1.body()) == CANON_1
     assert e1.hash == HASH_1
-    e2 = chain(fact("confirmed", ts="2026-06-01T02:05:00.000Z", province=None, ward=None), 2, e1.hash)
+    e2 = chain(
+        fact("confirmed", ts="2026-06-01T02:05:00.000Z", province=None, ward=None), 2, e1.hash
+    )
     assert e2.prev_hash == HASH_1
     assert e2.hash == HASH_2
 
@@ -55,7 +65,9 @@ def test_canonical_keeps_non_ascii_unescaped() -> None:
 
 def test_format_ts_is_fixed_width_utc() -> None:
     """Timestamps are UTC with milliseconds and a Z."""
-    assert format_ts(datetime(2026, 6, 1, 2, 0, 0, 123456, tzinfo=UTC)) == "2026-06-01T02:00:00.123Z"
+    assert (
+        format_ts(datetime(2026, 6, 1, 2, 0, 0, 123456, tzinfo=UTC)) == "2026-06-01T02:00:00.123Z"
+    )
 
 
 def test_verify_names_first_bad_seq() -> None:
@@ -74,19 +86,35 @@ def test_verify_names_first_bad_seq() -> None:
 
 def test_fold_rules() -> None:
     """placed adds to sold, confirming events move it once to confirmed, removals take it out."""
-    f = fold(build([
-        fact("placed", "A", 5000, 100),
-        fact("placed", "B", 3000, 60),
-        fact("paid", "A", 5000, 100),
-        fact("delivered", "A", 5000, 100),  # a second confirming event: no double count
-        fact("placed", "C", 2000, 40),
-        fact("cancelled", "C", 2000, 40),
-        fact("shipped", "B", 3000, 60),
-    ]))
+    f = fold(
+        build(
+            [
+                fact("placed", "A", 5000, 100),
+                fact("placed", "B", 3000, 60),
+                fact("paid", "A", 5000, 100),
+                fact("delivered", "A", 5000, 100),  # a second confirming event: no double count
+                fact("placed", "C", 2000, 40),
+                fact("cancelled", "C", 2000, 40),
+                fact("shipped", "B", 3000, 60),
+            ]
+        )
+    )
     t = f.totals()
-    assert (t.sold_grams, t.confirmed_grams, t.unconfirmed_grams, t.orders_count, t.revenue) == (8000, 5000, 3000, 2, 160)
+    assert (t.sold_grams, t.confirmed_grams, t.unconfirmed_grams, t.orders_count, t.revenue) == (
+        8000,
+        5000,
+        3000,
+        2,
+        160,
+    )
     f.add(chain(fact("refunded", "A", 5000, 100), 8, GENESIS))
-    assert f.totals().as_dict() == {"sold_grams": 3000, "confirmed_grams": 0, "unconfirmed_grams": 3000, "orders_count": 1, "revenue": 60}
+    assert f.totals().as_dict() == {
+        "sold_grams": 3000,
+        "confirmed_grams": 0,
+        "unconfirmed_grams": 3000,
+        "orders_count": 1,
+        "revenue": 60,
+    }
 
 
 def test_late_payment_after_expiry_counts_again() -> None:

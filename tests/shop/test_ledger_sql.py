@@ -18,7 +18,19 @@ from shop.ledger import GENESIS, Fact, LedgerEvent, format_ts, verify_chain
 
 
 def fact(sid: int, code: str, event: str = "placed", grams: int = 1000) -> Fact:
-    return Fact(sid, LedgerEvent(event), code, 1, 1, 1, grams, grams * 50, "24", None, format_ts(datetime.now(UTC)))
+    return Fact(
+        sid,
+        LedgerEvent(event),
+        code,
+        1,
+        1,
+        1,
+        grams,
+        grams * 50,
+        "24",
+        None,
+        format_ts(datetime.now(UTC)),
+    )
 
 
 async def all_entries(ledger: SqlLedger, sid: int):  # type: ignore[no-untyped-def]
@@ -39,7 +51,9 @@ async def test_append_page_head_fold_seal(database_url: str) -> None:
         s1 = await cat.create_session(None, title="Một", host_id=None)
         s2 = await cat.create_session(None, title="Hai", host_id=None)
         async with engine.begin() as conn:
-            await append(conn, [fact(s2.id, "B1"), fact(s1.id, "A1"), fact(s1.id, "A2", grams=3000)])
+            await append(
+                conn, [fact(s2.id, "B1"), fact(s1.id, "A1"), fact(s1.id, "A2", grams=3000)]
+            )
         async with engine.begin() as conn:
             await append(conn, [fact(s1.id, "A1", "confirmed")])
         with pytest.raises(RuntimeError):
@@ -61,7 +75,11 @@ async def test_append_page_head_fold_seal(database_url: str) -> None:
         async with engine.begin() as conn:
             await append(conn, [fact(s1.id, "A2", "cancelled", grams=3000)])
         again = await ledger.seal(s1.id, datetime.now(UTC))
-        assert (again.sealed_count, again.sealed_hash, again.sealed_at) == (3, e1[-1].hash, sealed.sealed_at)
+        assert (again.sealed_count, again.sealed_hash, again.sealed_at) == (
+            3,
+            e1[-1].hash,
+            sealed.sealed_at,
+        )
         assert (await ledger.head(s1.id)).count == 4
         # The cached fold picks up the new entry.
         assert (await ledger.fold(s1.id)).totals().sold_grams == 1000
@@ -84,7 +102,9 @@ async def test_verify_finds_tampering(database_url: str) -> None:
         # No orders table rows for these codes: verify names the first entry without an order.
         assert (await ledger.verify(s.id)).bad_seq == 1
         async with engine.begin() as conn:
-            await conn.execute(update(ledger_entries).where(ledger_entries.c.seq == 3).values(grams=1))
+            await conn.execute(
+                update(ledger_entries).where(ledger_entries.c.seq == 3).values(grams=1)
+            )
         assert (await ledger.verify(s.id)).bad_seq == 1
         async with engine.begin() as conn:
             await conn.execute(delete(ledger_entries).where(ledger_entries.c.seq == 5))

@@ -83,7 +83,7 @@ async def _lock_head(conn: AsyncConnection, dialect: str, session_id: int) -> tu
         .returning(ledger_heads.c.count, ledger_heads.c.head_hash)
     )
     row = (await conn.execute(stmt)).one()
-    return int(row.count), str(row.head_hash)
+    return int(row._mapping["count"]), str(row.head_hash)
 
 
 def _head(session_id: int, row: Any) -> Head:
@@ -91,7 +91,7 @@ def _head(session_id: int, row: Any) -> Head:
         return Head(session_id, 0, GENESIS)
     return Head(
         session_id,
-        int(row.count),
+        int(row._mapping["count"]),
         str(row.head_hash),
         row.sealed_count,
         row.sealed_hash,

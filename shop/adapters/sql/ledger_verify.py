@@ -105,7 +105,6 @@ def _compare(line: OrderLine, row: Any) -> list[Problem]:
     if (line.grams, line.amount, line.lot_id) != (int(row.grams), int(row.total), row.lot_id):
         out.append((line.placed_seq, f"order {line.order_code}: grams, amount or lot differ"))
     if row.status not in STATUS_AFTER[line.last_event]:
-        out.append(
-            (line.last_seq, f"order {line.order_code} is {row.status}, the ledger says {line.last_event}")
-        )
+        said = f"order {line.order_code} is {row.status}, the ledger says {line.last_event}"
+        out.append((line.last_seq, said))
     return out

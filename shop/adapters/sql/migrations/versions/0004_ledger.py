@@ -42,9 +42,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("session_id", "seq", name=op.f("pk_ledger_entries")),
     )
     with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_ledger_entries_order", ["session_id", "order_code"], unique=False
-        )
+        batch_op.create_index("ix_ledger_entries_order", ["session_id", "order_code"], unique=False)
     op.create_table(
         "ledger_heads",
         sa.Column("session_id", sa.Integer(), nullable=False),

@@ -1,0 +1,133 @@
+"""The public ledger (pages, CSV, head), honest session figures and the post-event report.
+
+Read-only and public: entries carry no personal data. A session that has ended gets its
+head sealed (by the end listener, or here on first read if that was missed).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response, StreamingResponse
+
+from server.deps import ServicesDep
+from server.schemas.ledger import AllTotals, LedgerHead, LedgerPage, SessionStatsPublic
+from server.schemas.types import PathId
+from server.services import Services
+from shop.catalogue import LiveSession, SessionStatus
+from shop.ledger import FIELDS
+from shop.ledger_figures import SessionFigures, figures_of, head_view, stock_view
+from shop.ledger_port import Head
+
+router = APIRouter(prefix="/api", tags=["ledger"])
+PAGE_MAX = 1000
+
+
+async def sealed_head(services: Services, session: LiveSession) -> Head:
+    head = await services.ledger.head(session.id)
+    if session.status is SessionStatus.ENDED and head.sealed_at is None:
+        head = await services.ledger.seal(session.id, datetime.now(UTC))
+    return head
+
+
+async def session_figures(services: Services, sid: int) -> tuple[LiveSession, SessionFigures, Head]:
+    session = await services.catalogue.get_session(sid)  # 404 for an unknown session
+    head = await sealed_head(services, session)
+    figures = figures_of(sid, await services.ledger.fold(sid))
+    return session, figures, head
+
+
+@router.get("/sessions/{sid}/ledger", response_model=LedgerPage)
+async def ledger_page(
+    sid: PathId,
+    services: ServicesDep,
+    after: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 100,
+) -> Any:
+    _, figures, head = await session_figures(services, sid)
+    entries = await services.ledger.page(sid, after, limit)
+    return {"entries": [e.as_dict() for e in entries], "head": head_view(figures, head)}
+
+
+@router.get("/sessions/{sid}/ledger/head", response_model=LedgerHead)
+async def ledger_head(sid: PathId, services: ServicesDep) -> Any:
+    _, figures, head = await session_figures(services, sid)
+    return head_view(figures, head)
+
+
+@router.get("/sessions/{sid}/ledger.csv")
+async def ledger_csv(sid: PathId, services: ServicesDep) -> Response:
+    await services.catalogue.get_session(sid)
+
+    async def rows() -> AsyncIterator[str]:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(FIELDS)
+        after = 0
+        while True:
+            page = await services.ledger.page(sid, after, PAGE_MAX)
+            for entry in page:
+                data = entry.as_dict()
+                writer.writerow(["" if data[f] is None else data[f] for f in FIELDS])
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+            if len(page) < PAGE_MAX:
+                return
+            after = page[-1].seq
+
+    return StreamingResponse(
+        rows(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="ledger-session-{sid}.csv"'},
+    )
+
+
+@router.get("/sessions/{sid}/stats", response_model=SessionStatsPublic)
+async def session_stats(sid: PathId, services: ServicesDep) -> Any:
+    session, figures, head = await session_figures(services, sid)
+    lots = await services.catalogue.lot_figures(sorted({o.lot_id for o in session.offers}))
+    held = await services.ledger.held_grams(sid)
+    return {
+        **figures.totals,
+        "held_grams": held,
+        "available_grams": sum(f.available_grams for f in lots),
+        "cancelled_count": figures.cancelled_count,
+        "lots": stock_view(lots),
+        "by_lot": figures.by_lot,
+        "cooperatives": figures.by_cooperative,
+        "provinces": figures.by_province,
+        "timeline": figures.timeline,
+        "ledger": head_view(figures, head),
+    }
+
+
+@router.get("/ledger/totals", response_model=AllTotals)
+async def all_totals(services: ServicesDep) -> Any:
+    """Each session's own orders and the sum of all orders, each counted once."""
+    keys = ("sold_grams", "confirmed_grams", "unconfirmed_grams", "orders_count", "revenue")
+    total = dict.fromkeys(keys, 0)
+    sessions = []
+    for session in await services.catalogue.list_sessions():
+        head = await sealed_head(services, session)
+        figures = figures_of(session.id, await services.ledger.fold(session.id))
+        for k in keys:
+            total[k] += figures.totals[k]
+        sessions.append(
+            {
+                "id": session.id,
+                "title": session.title,
+                "status": session.status.value,
+                "started_at": session.started_at,
+                "ended_at": session.ended_at,
+                "totals": figures.totals,
+                "head_hash": figures.head_hash,
+                "sealed_at": head.sealed_at,
+            }
+        )
+    return {"totals": total, "sessions": sessions}
