@@ -6,6 +6,7 @@ head sealed (by the end listener, or here on first read if that was missed).
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator
@@ -16,10 +17,14 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response, StreamingResponse
 
 from server.deps import ServicesDep
+from server.report_pdf import ReportData, render_report
 from server.schemas.ledger import AllTotals, LedgerHead, LedgerPage, SessionStatsPublic
 from server.schemas.types import PathId
 from server.services import Services
+from shop import address
+from shop.adapters.sql.compliance import SqlCompliance
 from shop.catalogue import LiveSession, SessionStatus
+from shop.errors import NotFound
 from shop.ledger import FIELDS
 from shop.ledger_figures import SessionFigures, figures_of, head_view, stock_view
 from shop.ledger_port import Head
@@ -131,3 +136,70 @@ async def all_totals(services: ServicesDep) -> Any:
             }
         )
     return {"totals": total, "sessions": sessions}
+
+
+@router.get("/sessions/{sid}/report.pdf")
+async def report_pdf(sid: PathId, services: ServicesDep) -> Response:
+    """The post-event report: the same public figures, a chart and the sealed head."""
+    session, figures, head = await session_figures(services, sid)
+    data = await report_data(services, session, figures, head)
+    pdf = await asyncio.to_thread(render_report, data)  # fpdf2 is CPU-bound and sync
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="bao-cao-phien-{sid}.pdf"'},
+    )
+
+
+async def report_data(
+    services: Services, session: LiveSession, figures: SessionFigures, head: Head
+) -> ReportData:
+    coops = {c.id: c.name for c in await services.catalogue.list_cooperatives()}
+    lot_ids = sorted({o.lot_id for o in session.offers} | {r["lot_id"] for r in figures.by_lot})
+    products = {i: await services.catalogue.get_lot(i) for i in lot_ids}
+    sold = {r["lot_id"]: r for r in figures.by_lot}
+    provinces = {str(code): name for code, name in address.provinces()}
+    base = (services.settings.public_url or "").rstrip("/")
+    return ReportData(
+        title=session.title,
+        status=session.status.value,
+        started_at=session.started_at,
+        ended_at=session.ended_at,
+        host=await _streamer_line(services, session.id),
+        cooperatives=sorted({coops.get(lot.cooperative_id, "") for lot in products.values()}),
+        totals=figures.totals,
+        by_lot=[
+            (
+                lot.product,
+                coops.get(lot.cooperative_id, ""),
+                sold.get(i, {}).get("sold_grams", 0),
+                sold.get(i, {}).get("confirmed_grams", 0),
+            )
+            for i, lot in products.items()
+        ],
+        by_province=[
+            (
+                provinces.get(str(r["province_code"]), "Chưa rõ"),
+                r["sold_grams"],
+                r["confirmed_grams"],
+            )
+            for r in figures.by_province
+        ],
+        timeline=figures.timeline,
+        count=figures.count,
+        head_hash=figures.head_hash,
+        sealed_at=head.sealed_at,
+        sealed_hash=head.sealed_hash,
+        sealed_count=head.sealed_count,
+        ledger_url=f"{base}/api/sessions/{session.id}/ledger.csv",
+        generated_at=datetime.now(UTC),
+    )
+
+
+async def _streamer_line(services: Services, session_id: int) -> str | None:
+    try:
+        record = await SqlCompliance(services.engine).get_streamer(session_id)
+    except NotFound:
+        return None
+    extra = [x for x in (getattr(record, "position", None), record.organisation) if x]
+    return record.full_name + (" — " + ", ".join(extra) if extra else "")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,9 +19,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shop.adapters.sql.ledger_verify import verify_session
-from shop.adapters.sql.tables import ledger_entries, ledger_heads, live_sessions, orders
+from shop.adapters.sql.tables import ledger_entries, ledger_heads, live_sessions, lots, orders
 from shop.errors import NotFound
-from shop.ledger import GENESIS, Entry, Fact, Fold, chain
+from shop.ledger import GENESIS, Entry, Fact, Fold, LedgerEvent, chain, format_ts
 from shop.ledger_port import Head, Verdict
 from shop.order_status import HELD_STATUSES
 
@@ -84,6 +84,40 @@ async def _lock_head(conn: AsyncConnection, dialect: str, session_id: int) -> tu
     )
     row = (await conn.execute(stmt)).one()
     return int(row._mapping["count"]), str(row.head_hash)
+
+
+async def record_orders(
+    conn: AsyncConnection, changes: Sequence[tuple[Mapping[str, Any], LedgerEvent]], when: datetime
+) -> list[Entry]:
+    """Ledger entries for order changes (an order row's fields, and what happened to it),
+    inside the caller's transaction. The cooperative comes from the order's lot."""
+    if not changes:
+        return []
+    lot_ids = sorted({int(o["lot_id"]) for o, _ in changes})
+    coop_of = {
+        r.id: r.cooperative_id
+        for r in await conn.execute(
+            select(lots.c.id, lots.c.cooperative_id).where(lots.c.id.in_(lot_ids))
+        )
+    }
+    ts = format_ts(when)
+    facts = [
+        Fact(
+            session_id=int(o["session_id"]),
+            event=event,
+            order_code=str(o.get("code") or o["id"]),
+            offer_id=int(o["offer_id"]),
+            lot_id=int(o["lot_id"]),
+            cooperative_id=int(coop_of[int(o["lot_id"])]),
+            grams=int(o["grams"]),
+            amount=int(o["total"]),
+            province_code=o.get("province_code"),
+            ward_code=o.get("ward_code"),
+            ts=ts,
+        )
+        for o, event in changes
+    ]
+    return await append(conn, facts)
 
 
 def _head(session_id: int, row: Any) -> Head:
