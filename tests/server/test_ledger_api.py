@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import shutil
@@ -20,6 +21,11 @@ from tests.server.orders_helpers import key, live_session, order_body, settle
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
+
+
+async def sh(*args: Any, **kwargs: Any) -> subprocess.CompletedProcess[Any]:
+    """subprocess.run off the event loop."""
+    return await asyncio.to_thread(subprocess.run, *args, **kwargs)
 
 
 async def place(
@@ -221,7 +227,7 @@ async def test_documented_python_and_js_scripts_recompute_a_real_ledger(
     (tmp_path / "check.py").write_text(python_src)
     csv_path = tmp_path / "ledger.csv"
     csv_path.write_bytes((await api.client.get(f"/api/sessions/{s['sid']}/ledger.csv")).content)
-    out = subprocess.run(
+    out = await sh(
         [sys.executable, str(tmp_path / "check.py"), str(csv_path)],
         capture_output=True,
         text=True,
@@ -235,7 +241,7 @@ async def test_documented_python_and_js_scripts_recompute_a_real_ledger(
     cells[7] = str(int(cells[7]) + 1000)
     rows[2] = ",".join(cells)
     csv_path.write_text("\n".join(rows) + "\n")
-    out = subprocess.run(
+    out = await sh(
         [sys.executable, str(tmp_path / "check.py"), str(csv_path)],
         capture_output=True,
         text=True,
@@ -252,7 +258,7 @@ async def test_documented_python_and_js_scripts_recompute_a_real_ledger(
     # The script fetches pages; a stand-in fetch serves the page this test downloaded.
     shim = "globalThis.fetch = async () => ({ json: async () => JSON.parse((await import('node:fs')).readFileSync(process.env.PAGE, 'utf8')) });\n"
     (tmp_path / "check.mjs").write_text(shim + js_src)
-    out = subprocess.run(
+    out = await sh(
         ["node", str(tmp_path / "check.mjs"), "http://x", str(s["sid"])],
         capture_output=True,
         text=True,
@@ -278,15 +284,17 @@ async def test_report_pdf_renders_with_vietnamese_text_and_totals(api: Api, tmp_
     pdf = tmp_path / "report.pdf"
     pdf.write_bytes(r.content)
     ARTIFACTS.mkdir(exist_ok=True)
-    png = subprocess.run(
+    png = await sh(
         ["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", str(pdf), str(ARTIFACTS / "report")],
         capture_output=True,
         timeout=60,
     )
     assert png.returncode == 0, png.stderr
     assert list(ARTIFACTS.glob("report*.png"))
-    text = subprocess.run(
-        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, timeout=60
+    text = (
+        await sh(
+            ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, timeout=60
+        )
     ).stdout
     head = (await api.client.get(f"/api/sessions/{s['sid']}/ledger/head")).json()
     assert "Vải thiều" in text and "Phiên vải" in text
