@@ -12,8 +12,8 @@ from sqlalchemy import delete, update
 from shop.adapters.sql.tables import ledger_entries, orders
 from tests.conftest import Api
 from tests.e2e.procs import farmlive_env, run_cli
-from tests.server.test_ledger_api import place, staff
 from tests.server.orders_helpers import live_session
+from tests.server.test_ledger_api import place, staff
 
 
 async def verify(tmp_path: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
