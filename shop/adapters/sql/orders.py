@@ -13,7 +13,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shop.adapters.sql import audit
-from shop.adapters.sql.ledger import record_orders
 from shop.adapters.sql.tables import (
     live_sessions,
     lots,
@@ -26,7 +25,6 @@ from shop.adapters.sql.tables import (
 from shop.catalogue import LotFigures
 from shop.errors import InvalidTransition, NotFound, SoldOut
 from shop.gate import Hold, LotSeed, Sale
-from shop.ledger import LedgerEvent
 from shop.order_status import HELD_STATUSES, SOLD_STATUSES, OrderStatus, can_move
 from shop.orders import Duplicate, Order
 from shop.payments.port import Applied
@@ -155,7 +153,6 @@ class SqlOrders:
             accepted = [rows[i] for i in new if rows[i]["id"] not in refused]
             if accepted:
                 now = utcnow()
-                await record_orders(conn, [(r, LedgerEvent.PLACED) for r in accepted], now)
                 outbox_ids = [
                     r[0]
                     for r in await conn.execute(
@@ -232,7 +229,6 @@ class SqlOrders:
             if result.rowcount != 1:
                 # Raced with another change (SQLite has no row locks): the caller retries.
                 raise InvalidTransition("the order changed meanwhile; try again")
-            await _ledger(conn, order_id, target, values["updated_at"])
             await conn.execute(
                 insert(outbox).values(
                     kind="order.sync",
@@ -274,10 +270,6 @@ class SqlOrders:
                 update(orders)
                 .where(orders.c.id.in_(ids), orders.c.status == OrderStatus.PENDING_PAYMENT.value)
                 .values(status=OrderStatus.EXPIRED.value, updated_at=now)
-            )
-            expired = (await conn.execute(select(orders).where(orders.c.id.in_(ids)))).all()
-            await record_orders(
-                conn, [(dict(r._mapping), LedgerEvent.EXPIRED) for r in expired], now
             )
             await conn.execute(
                 insert(outbox),
@@ -537,7 +529,6 @@ class SqlOrders:
                 .values(**values, updated_at=now)
             )
             if new_status is not None:
-                await _ledger(conn, order_id, new_status, now)
                 await conn.execute(
                     insert(outbox).values(
                         kind="order.sync",
@@ -643,14 +634,6 @@ class SqlOrders:
                 await conn.execute(
                     update(orders).where(orders.c.id == order_id).values(flags=flags)
                 )
-
-
-async def _ledger(
-    conn: AsyncConnection, order_id: str, status: OrderStatus, when: datetime
-) -> None:
-    """The ledger entry of an order's move to `status`, in the same transaction."""
-    row = (await conn.execute(select(orders).where(orders.c.id == order_id))).one()
-    await record_orders(conn, [(dict(row._mapping), LedgerEvent(status.value))], when)
 
 
 async def _add_sold(conn: AsyncConnection, lot_id: int, grams: int) -> bool:
