@@ -15,13 +15,13 @@ from fastapi.responses import JSONResponse
 
 from server.auth import CurrentUser
 from server.deps import ServicesDep
-from server.schemas.orders import OrderCreate, OrderCreated, OrderPublic, SessionStatsPublic
+from server.schemas.orders import OrderCreate, OrderCreated, OrderPublic
 from server.schemas.types import PathId
 from server.services import Services
 from shop.accounts import Role, User, require_cooperative, require_role
-from shop.adapters.sql.orders import SqlOrders
 from shop.address import normalize_address
 from shop.errors import Forbidden, InvalidInput
+from shop.order_reports import OrderReports
 from shop.order_status import OrderStatus
 from shop.orders import Buyer, Order, PlaceOrder
 from shop.phone import mask_phone, normalize_phone
@@ -34,6 +34,7 @@ def order_view(order: Order, services: Services, token: str | None = None) -> di
     """The buyer's view of an order: their own details, and how to pay."""
     return {
         "id": order.id,
+        "code": order.code,
         "session_id": order.session_id,
         "offer_id": order.offer_id,
         "lot_id": order.lot_id,
@@ -137,7 +138,7 @@ async def get_order(
     return order_view(await services.orders.get_for_buyer(order_id[:64], token), services, token)
 
 
-def reports(services: Services) -> SqlOrders:
+def reports(services: Services) -> OrderReports:
     assert services.order_reports is not None
     return services.order_reports
 
@@ -168,35 +169,6 @@ async def cancel_order(order_id: str, user: CurrentUser, services: ServicesDep) 
     return order_view(await services.orders.cancel(order.id, user.id), services)
 
 
-@router.get("/sessions/{sid}/stats", response_model=SessionStatsPublic)
-async def session_stats(sid: PathId, services: ServicesDep) -> Any:
-    session = await services.catalogue.get_session(sid)
-    lot_ids = sorted({o.lot_id for o in session.offers})
-    figures = await services.catalogue.lot_figures(lot_ids)
-    stats = await reports(services).session_stats(sid, figures)
-    return SessionStatsPublic(
-        sold_grams=stats.sold_grams,
-        held_grams=stats.held_grams,
-        available_grams=stats.available_grams,
-        orders_count=stats.orders_count,
-        cancelled_count=stats.cancelled_count,
-        revenue=stats.revenue,
-        lots=[
-            {
-                "id": f.lot_id,
-                "cooperative_id": f.cooperative_id,
-                "product": f.product,
-                "stock_grams": f.stock_grams,
-                "sold_grams": f.sold_grams,
-                "held_grams": f.held_grams,
-                "available_grams": f.available_grams,
-            }
-            for f in stats.lots
-        ],
-        cooperatives=stats.cooperatives,
-    )
-
-
 CSV_COLUMNS = [
     "order_id",
     "created_at",
@@ -225,14 +197,15 @@ async def cooperative_orders_csv(cid: PathId, user: CurrentUser, services: Servi
     out.write("\ufeff")  # Excel opens UTF-8 Vietnamese correctly only with a BOM
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-    for order, title, code, product in await reports(services).cooperative_orders(cid):
+    for row in await reports(services).cooperative_orders(cid):
+        order = row.order
         writer.writerow(
             [
                 order.id,
                 order.created_at.astimezone(VN).strftime("%Y-%m-%d %H:%M:%S"),
-                title,
-                code,
-                product,
+                row.session_title,
+                row.offer_code,
+                row.product,
                 order.quantity,
                 order.grams,
                 order.total,

@@ -55,6 +55,7 @@ class OrderCreate(BaseModel):
 
 class OrderPublic(BaseModel):
     id: str
+    code: str  # the short code buyers are shown (8 unambiguous letters and digits)
     session_id: int
     offer_id: int
     lot_id: int
@@ -72,15 +73,3 @@ class OrderPublic(BaseModel):
 
 class OrderCreated(OrderPublic):
     token: str
-
-
-class SessionStatsPublic(BaseModel):
-    sold_grams: int
-    held_grams: int
-    available_grams: int
-    orders_count: int
-    cancelled_count: int
-    revenue: int
-    currency: Literal["VND"] = "VND"
-    lots: list[dict[str, Any]]
-    cooperatives: list[dict[str, Any]]

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
+from shop.adapters.sql.payment_ledger import SqlPaymentLedger
 from shop.ledger import Entry, fold, verify_chain
-from shop.order_status import OrderStatus
+from shop.lifecycle import Event
 from tests.conftest import Api
 from tests.server.orders_helpers import key, live_session, order_body, settle
 
@@ -314,9 +315,8 @@ async def test_expired_and_refunded_orders_leave_the_totals(api: Api) -> None:
     await staff(api, p["id"], "confirm")  # transfer received: paid
     store = api.app.state.services.orders.store
     await store.expire_due(datetime.now(UTC) + timedelta(hours=2))
-    await store.apply_payment_event(
-        "evt-refund-1", "test", "refund", p["id"], [OrderStatus.PAID], OrderStatus.REFUNDED
-    )
+    payments = SqlPaymentLedger(api.app.state.services.engine, store.transitions)
+    await payments.apply_payment_event("evt-refund-1", "test", "refund", p["id"], Event.REFUND)
     await settle(api)
     totals = await assert_fold_equals_stats_and_head(api, s["sid"])
     assert totals == {

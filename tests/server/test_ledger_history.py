@@ -12,7 +12,8 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shop.order_status import OrderStatus
+from shop.adapters.sql.payment_ledger import SqlPaymentLedger
+from shop.lifecycle import Event
 from tests.server.orders_helpers import key, order_body
 
 PACKS = {"VL2": (2000, 110_000), "VL5": (5000, 250_000), "VL10": (10_000, 480_000)}
@@ -130,13 +131,9 @@ async def apply(
         order_id = ids[step[1] % len(ids)]
         want = model_step(model[order_id][0], action)
         if action == "refund":
-            await svc.orders.store.apply_payment_event(
-                f"evt-{uuid.uuid4()}",
-                "test",
-                "refund",
-                order_id,
-                [OrderStatus.PAID],
-                OrderStatus.REFUNDED,
+            payments = SqlPaymentLedger(svc.engine, svc.orders.store.transitions)
+            await payments.apply_payment_event(
+                f"evt-{uuid.uuid4()}", "test", "refund", order_id, Event.REFUND
             )
         else:
             r = await client.post(f"/api/orders/{order_id}/{action}", headers=auth)

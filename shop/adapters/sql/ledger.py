@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,10 +19,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shop.adapters.sql.ledger_verify import verify_session
-from shop.adapters.sql.tables import ledger_entries, ledger_heads, live_sessions, lots, orders
+from shop.adapters.sql.recorder import TransitionRecorder
+from shop.adapters.sql.tables import ledger_entries, ledger_heads, live_sessions, orders
 from shop.errors import NotFound
 from shop.ledger import GENESIS, Entry, Fact, Fold, LedgerEvent, chain, format_ts
 from shop.ledger_port import Head, Verdict
+from shop.order_record import TransitionRecord
 from shop.order_status import HELD_STATUSES
 
 _ENTRY_COLUMNS = [c for c in ledger_entries.columns if c.name != "session_id"]
@@ -86,38 +88,34 @@ async def _lock_head(conn: AsyncConnection, dialect: str, session_id: int) -> tu
     return int(row._mapping["count"]), str(row.head_hash)
 
 
-async def record_orders(
-    conn: AsyncConnection, changes: Sequence[tuple[Mapping[str, Any], LedgerEvent]], when: datetime
-) -> list[Entry]:
-    """Ledger entries for order changes (an order row's fields, and what happened to it),
-    inside the caller's transaction. The cooperative comes from the order's lot."""
-    if not changes:
-        return []
-    lot_ids = sorted({int(o["lot_id"]) for o, _ in changes})
-    coop_of = {
-        r.id: r.cooperative_id
-        for r in await conn.execute(
-            select(lots.c.id, lots.c.cooperative_id).where(lots.c.id.in_(lot_ids))
-        )
-    }
-    ts = format_ts(when)
-    facts = [
-        Fact(
-            session_id=int(o["session_id"]),
-            event=event,
-            order_code=str(o.get("code") or o["id"]),
-            offer_id=int(o["offer_id"]),
-            lot_id=int(o["lot_id"]),
-            cooperative_id=int(coop_of[int(o["lot_id"])]),
-            grams=int(o["grams"]),
-            amount=int(o["total"]),
-            province_code=o.get("province_code"),
-            ward_code=o.get("ward_code"),
-            ts=ts,
-        )
-        for o, event in changes
-    ]
-    return await append(conn, facts)
+class LedgerRecorder:
+    """The TransitionRecorder that writes the public ledger: one entry per committed move,
+    in the move's own transaction (shop/adapters/sql/recorder.py). `then` hears the same
+    records afterwards (another recorder a deployment or a test adds)."""
+
+    def __init__(self, then: TransitionRecorder | None = None) -> None:
+        self._then = then
+
+    async def record(self, conn: AsyncConnection, records: Sequence[TransitionRecord]) -> None:
+        await append(conn, [fact_of(r) for r in records])
+        if self._then is not None:
+            await self._then.record(conn, records)
+
+
+def fact_of(record: TransitionRecord) -> Fact:
+    return Fact(
+        session_id=record.session_id,
+        event=LedgerEvent(record.event),
+        order_code=record.code,
+        offer_id=record.offer_id,
+        lot_id=record.lot_id,
+        cooperative_id=record.cooperative_id,
+        grams=record.grams,
+        amount=record.amount,
+        province_code=record.province_code,
+        ward_code=record.ward_code,
+        ts=format_ts(record.ts),
+    )
 
 
 def _head(session_id: int, row: Any) -> Head:

@@ -22,11 +22,6 @@ STATUS_AFTER: dict[LedgerEvent, frozenset[str]] = {
 Problem = tuple[int | None, str]
 
 
-def order_code_column() -> Any:
-    """The orders column the ledger's `order_code` names."""
-    return orders.c.code if "code" in orders.c else orders.c.id
-
-
 async def verify_session(conn: AsyncConnection, session_id: int) -> Verdict:
     entries = [
         Entry.from_mapping(r._mapping)
@@ -75,7 +70,7 @@ async def _order_problems(
     conn: AsyncConnection, session_id: int, entries: list[Entry]
 ) -> list[Problem]:
     lines = fold(entries).orders
-    code = order_code_column()
+    code = orders.c.code
     rows = await conn.execute(
         select(
             code.label("code"),
