@@ -99,6 +99,7 @@ async def session_stats(sid: PathId, services: ServicesDep) -> Any:
     lots = await services.catalogue.lot_figures(sorted({o.lot_id for o in session.offers}))
     held = await services.ledger.held_grams(sid)
     return {
+        "streamer": await _streamer_public(services, sid),
         **figures.totals,
         "held_grams": held,
         "available_grams": sum(f.available_grams for f in lots),
@@ -194,6 +195,19 @@ async def report_data(
         ledger_url=f"{base}/api/sessions/{session.id}/ledger.csv",
         generated_at=datetime.now(UTC),
     )
+
+
+async def _streamer_public(services: Services, session_id: int) -> dict[str, Any] | None:
+    """Who sells on air, as the public session view shows it (never the ID number)."""
+    try:
+        record = await SqlCompliance(services.engine).get_streamer(session_id)
+    except NotFound:
+        return None
+    return {
+        "full_name": record.full_name,
+        "position": getattr(record, "position", None),
+        "organisation": record.organisation,
+    }
 
 
 async def _streamer_line(services: Services, session_id: int) -> str | None:

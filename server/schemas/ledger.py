@@ -66,6 +66,8 @@ class SessionStatsPublic(BaseModel):
     provinces: list[dict[str, Any]]
     timeline: list[dict[str, Any]]
     ledger: LedgerHead
+    # Who sells on air (name, position, organisation); null until it is recorded.
+    streamer: dict[str, Any] | None = None
 
 
 class SessionTotals(BaseModel):

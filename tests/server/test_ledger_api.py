@@ -279,7 +279,19 @@ async def test_report_pdf_renders_with_vietnamese_text_and_totals(api: Api, tmp_
     a = await place(api, s["sid"], s["offers"]["VL10"], 3)  # 30 kg
     await place(api, s["sid"], s["offers"]["VL5"], 1, phone="0987654321")  # 5 kg
     await staff(api, a["id"], "confirm")
+    who = {
+        "full_name": "Nguyễn Văn Thắng",
+        "id_number": "024090001234",
+        "organisation": "UBND xã Lục Ngạn",
+    }
+    put = await api.client.put(
+        f"/api/sessions/{s['sid']}/streamer", json=who, headers=api.auth("host")
+    )
+    assert put.status_code == 200, put.text
     await api.client.post(f"/api/sessions/{s['sid']}/end", headers=api.auth("host"))
+    stats = (await api.client.get(f"/api/sessions/{s['sid']}/stats")).json()
+    assert stats["streamer"]["full_name"] == "Nguyễn Văn Thắng"
+    assert "024090001234" not in str(stats)
     r = await api.client.get(f"/api/sessions/{s['sid']}/report.pdf")
     assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
     pdf = tmp_path / "report.pdf"
@@ -299,6 +311,7 @@ async def test_report_pdf_renders_with_vietnamese_text_and_totals(api: Api, tmp_
     ).stdout
     head = (await api.client.get(f"/api/sessions/{s['sid']}/ledger/head")).json()
     assert "Vải thiều" in text and "Phiên vải" in text
+    assert "Nguyễn Văn Thắng — UBND xã Lục Ngạn" in text
     assert "Sản lượng đã xác nhận: 30 kg" in text
     assert "35 kg" in text and "5 kg" in text
     assert "1.690.000 ₫" in text  # 3 x 480.000 + 250.000

@@ -157,6 +157,7 @@ async function refreshDetail() {
   const [stats, session] = await Promise.all([api(`/api/sessions/${sid}/stats`), api(`/api/sessions/${sid}`)]);
   state.stats = stats;
   state.session = session;
+  state.streamer = session.streamer || stats.streamer || null;
   renderDetail();
 }
 
@@ -219,11 +220,7 @@ async function detail() {
   $("#t-json").href = `/api/sessions/${sid}/ledger?limit=1000`;
   $("#t-pdf").href = `/api/sessions/${sid}/report.pdf`;
   $("#t-check").addEventListener("click", () => checkHere().catch(() => say($("#t-check-result"), t("err_load"), "error")));
-  const [streamer, provinces] = await Promise.all([
-    api(`/api/sessions/${sid}/streamer`).catch(() => null),
-    api("/api/geo/provinces").catch(() => []),
-  ]);
-  state.streamer = streamer;
+  const provinces = await api("/api/geo/provinces").catch(() => []);
   for (const p of provinces) state.provinces.set(String(p.code), p.name);
   try {
     await refreshDetail();
