@@ -152,7 +152,22 @@ def chain_hash(prev_hash: str, body: Mapping[str, Any]) -> str:
 
 def chain(fact: Fact, seq: int, prev_hash: str) -> Entry:
     """The entry that puts `fact` at `seq`, after the entry whose hash is `prev_hash`."""
-    partial = Entry(
+    # The body is built once, straight from the fact: this runs inside every order
+    # change's transaction, so it stays cheap.
+    body = {
+        "seq": seq,
+        "ts": fact.ts,
+        "event": fact.event.value,
+        "order_code": fact.order_code,
+        "offer_id": fact.offer_id,
+        "lot_id": fact.lot_id,
+        "cooperative_id": fact.cooperative_id,
+        "grams": fact.grams,
+        "amount": fact.amount,
+        "province_code": fact.province_code,
+        "ward_code": fact.ward_code,
+    }
+    return Entry(
         seq=seq,
         ts=fact.ts,
         event=fact.event,
@@ -165,13 +180,8 @@ def chain(fact: Fact, seq: int, prev_hash: str) -> Entry:
         province_code=fact.province_code,
         ward_code=fact.ward_code,
         prev_hash=prev_hash,
-        hash="",
+        hash=chain_hash(prev_hash, body),
     )
-    return _with_hash(partial, chain_hash(prev_hash, partial.body()))
-
-
-def _with_hash(entry: Entry, digest: str) -> Entry:
-    return Entry(**{**{f: getattr(entry, f) for f in FIELDS}, "hash": digest})
 
 
 @dataclass(frozen=True, slots=True)
