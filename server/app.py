@@ -22,6 +22,7 @@ from server.routes import (
     docs,
     geo,
     health,
+    ledger,
     live,
     orders,
     pages,
@@ -57,7 +58,8 @@ def create_app(settings: Settings | None = None, *, payment_http_client: Any = N
     )
     app.state.settings = settings
     errors.install(app)
-    for module in (health, auth, catalogue, sessions, orders, geo, coop, live, payments):
+    # ledger before orders: its honest /stats replaces the older one there.
+    for module in (health, auth, catalogue, sessions, ledger, orders, geo, coop, live, payments):
         app.include_router(module.router)
     app.include_router(compliance.router)
     docs.install(app)

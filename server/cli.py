@@ -1,4 +1,4 @@
-"""The `farmlive` command: serve, relay, users add, db upgrade."""
+"""The `farmlive` command: serve, relay, users add, db upgrade, ledger verify."""
 
 from __future__ import annotations
 
@@ -40,6 +40,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations")
 
+    ledger = sub.add_parser("ledger", help="the public sales ledger")
+    ledger_sub = ledger.add_subparsers(dest="ledger_command", required=True)
+    verify = ledger_sub.add_parser(
+        "verify", help="recompute every chain and check it against the orders"
+    )
+    verify.add_argument("--session", type=int, default=None, help="only this session")
+
     args = parser.parse_args(argv)
     settings = Settings()
     if args.command == "serve":
@@ -50,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_users_add(settings, args))
     if args.command == "db":
         return asyncio.run(_db_upgrade(settings))
+    if args.command == "ledger":
+        return asyncio.run(_ledger_verify(settings, args.session))
     return 2
 
 
@@ -156,6 +165,35 @@ async def _db_upgrade(settings: Settings) -> int:
     finally:
         await engine.dispose()
     return 0
+
+
+async def _ledger_verify(settings: Settings, session_id: int | None) -> int:
+    """Exit 0 when every chain recomputes and agrees with the orders, else 1 (the first
+    bad seq of each failing session on stderr)."""
+    from server.db import make_engine
+    from shop.adapters.sql.ledger import SqlLedger
+    from shop.errors import NotFound
+
+    engine = make_engine(settings.database_url)
+    failed = 0
+    try:
+        ledger = SqlLedger(engine)
+        ids = [session_id] if session_id is not None else await ledger.session_ids()
+        for sid in ids:
+            try:
+                verdict = await ledger.verify(sid)
+            except NotFound:
+                print(f"error: no session {sid}", file=sys.stderr)
+                return 2
+            if verdict.ok:
+                print(f"session {sid}: ok, {verdict.count} entries")
+                continue
+            failed += 1
+            where = f"seq {verdict.bad_seq}" if verdict.bad_seq is not None else "orders"
+            print(f"session {sid}: BAD at {where}: {verdict.reason}", file=sys.stderr)
+    finally:
+        await engine.dispose()
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

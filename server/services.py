@@ -9,6 +9,7 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,17 +31,19 @@ from shop.adapters.redis_gate import RedisGate
 from shop.adapters.redis_ratelimit import RedisRateLimiter
 from shop.adapters.sql.accounts import SqlAccounts
 from shop.adapters.sql.catalogue import SqlCatalogue
+from shop.adapters.sql.ledger import LedgerRecorder, SqlLedger
 from shop.adapters.sql.migrate import upgrade
 from shop.adapters.sql.moments import SqlMoments
 from shop.adapters.sql.order_reports import SqlOrderReports
 from shop.adapters.sql.orders import SqlOrders
 from shop.adapters.sql.payment_ledger import SqlPaymentLedger
 from shop.adapters.sql.recorder import TransitionRecorder
-from shop.catalogue import LiveSession
+from shop.catalogue import LiveSession, SessionStatus
 from shop.errors import ShopError
 from shop.gate import InventoryGate
 from shop.gate_keeper import GateKeeper
 from shop.gate_sync import GateSync
+from shop.ledger_port import LedgerReader
 from shop.order_reports import OrderReports
 from shop.ordering import OrderService
 from shop.payments.service import PaymentService
@@ -61,6 +64,8 @@ class Services:
     gate: InventoryGate
     orders: OrderService
     live: LiveRoom
+    # The public ledger's reads, seals and verification (shop/ledger_port.py).
+    ledger: LedgerReader
     relay: Relay | None = None
     # Where each session's relay is, for the 307s of any-instance WHIP/WHEP (server/media.py).
     relay_registry: Any = None
@@ -125,6 +130,16 @@ def secret_of(settings: Settings) -> str:
     return secret
 
 
+def seal_when_ended(ledger: LedgerReader) -> Callable[[LiveSession], Awaitable[None]]:
+    """Seal a session's ledger head as soon as staff end it."""
+
+    async def seal(session: LiveSession) -> None:
+        if session.status is SessionStatus.ENDED:
+            await ledger.seal(session.id, datetime.now(UTC))
+
+    return seal
+
+
 @asynccontextmanager
 async def open_services(
     settings: Settings,
@@ -159,7 +174,8 @@ async def open_services(
         relay_registry = await stack.enter_async_context(
             open_relay_registry(settings, redis, relay)
         )
-        wing = OrderWing(settings, engine, catalogue, gate, live, recorder)
+        # Every order move writes its public ledger entry in its own transaction.
+        wing = OrderWing(settings, engine, catalogue, gate, live, LedgerRecorder(then=recorder))
         payments = wing.payments(payment_http_client)
         stack.push_async_callback(payments.aclose)
         orders = wing.orders(secret, payments)
@@ -173,6 +189,7 @@ async def open_services(
             gate=gate,
             orders=orders,
             live=live,
+            ledger=SqlLedger(engine),
             redis=redis,
             payments=payments,
             relay=relay,
@@ -181,6 +198,7 @@ async def open_services(
             abuse=_abuse(settings, redis, metrics),
         )
         services.session_listeners.append(wing.forget_session)
+        services.session_listeners.append(seal_when_ended(services.ledger))
         services.session_listeners.append(live.session_changed)
         services.session_listeners.append(relay_session_listener(relay))
         services.moments = SqlMoments(engine)

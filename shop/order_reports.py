@@ -6,20 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from shop.catalogue import LotFigures
 from shop.orders import Order
-
-
-@dataclass(frozen=True, slots=True)
-class SessionStats:
-    sold_grams: int
-    held_grams: int
-    available_grams: int
-    orders_count: int
-    cancelled_count: int
-    revenue: int
-    lots: list[LotFigures]
-    cooperatives: list[dict[str, int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +20,6 @@ class StaffOrder:
 
 
 class OrderReports(Protocol):
-    async def session_stats(self, session_id: int, figures: list[LotFigures]) -> SessionStats:
-        """A session's order figures; `figures` are its lots' current grams."""
-        ...
-
     async def cooperative_orders(self, cooperative_id: int) -> list[StaffOrder]:
         """A cooperative's orders, oldest first."""
         ...

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 
 from server.auth import CurrentUser
 from server.deps import ServicesDep
-from server.schemas.orders import OrderCreate, OrderCreated, OrderPublic, SessionStatsPublic
+from server.schemas.orders import OrderCreate, OrderCreated, OrderPublic
 from server.schemas.types import PathId
 from server.services import Services
 from shop.accounts import Role, User, require_cooperative, require_role
@@ -182,35 +182,6 @@ async def confirm_order(order_id: str, user: CurrentUser, services: ServicesDep)
 async def cancel_order(order_id: str, user: CurrentUser, services: ServicesDep) -> Any:
     order = await staff_order(services, user, order_id)
     return order_view(await services.orders.cancel(order.id, user.id), services)
-
-
-@router.get("/sessions/{sid}/stats", response_model=SessionStatsPublic)
-async def session_stats(sid: PathId, services: ServicesDep) -> Any:
-    session = await services.catalogue.get_session(sid)
-    lot_ids = sorted({o.lot_id for o in session.offers})
-    figures = await services.catalogue.lot_figures(lot_ids)
-    stats = await reports(services).session_stats(sid, figures)
-    return SessionStatsPublic(
-        sold_grams=stats.sold_grams,
-        held_grams=stats.held_grams,
-        available_grams=stats.available_grams,
-        orders_count=stats.orders_count,
-        cancelled_count=stats.cancelled_count,
-        revenue=stats.revenue,
-        lots=[
-            {
-                "id": f.lot_id,
-                "cooperative_id": f.cooperative_id,
-                "product": f.product,
-                "stock_grams": f.stock_grams,
-                "sold_grams": f.sold_grams,
-                "held_grams": f.held_grams,
-                "available_grams": f.available_grams,
-            }
-            for f in stats.lots
-        ],
-        cooperatives=stats.cooperatives,
-    )
 
 
 CSV_COLUMNS = [

@@ -76,15 +76,3 @@ class OrderPublic(BaseModel):
 
 class OrderCreated(OrderPublic):
     token: str
-
-
-class SessionStatsPublic(BaseModel):
-    sold_grams: int
-    held_grams: int
-    available_grams: int
-    orders_count: int
-    cancelled_count: int
-    revenue: int
-    currency: Literal["VND"] = "VND"
-    lots: list[dict[str, Any]]
-    cooperatives: list[dict[str, Any]]

@@ -590,7 +590,7 @@ def test_public_pages_show_live_numbers_and_no_personal_data(browser: Any, demo:
         shoot(home, "home-phone")
         home.goto(f"{demo.url}/minh-bach")
         home.wait_for_selector("body[data-ready='1']", state="attached")
-        assert "tấn" in home.inner_text("#l-total") or "kg" in home.inner_text("#l-total")
+        assert "tấn" in home.inner_text("#l-sold") or "kg" in home.inner_text("#l-sold")
         shoot(home, "minh-bach-list-phone")
         home.goto(f"{demo.url}/minh-bach/{demo.sid}")
         home.wait_for_selector("body[data-ready='1']", state="attached")

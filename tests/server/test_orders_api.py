@@ -45,6 +45,8 @@ async def test_cod_order_is_sold_at_once(api: Api) -> None:
             "cooperative_id": s["coop_id"],
             "orders_count": 1,
             "sold_grams": 10_000,
+            "confirmed_grams": 0,
+            "unconfirmed_grams": 10_000,
             "revenue": 500_000,
         }
     ]

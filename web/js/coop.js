@@ -7,7 +7,8 @@ import { soldChart } from "./chart.js";
 import { statusLabel } from "./order-view.js";
 import { initLogout, signedIn } from "./staff.js";
 
-const SOLD = new Set(["placed", "confirmed", "paid"]);
+// Taken and not cancelled, expired, refunded or returned: the ledger's "sold" (docs/transparency.md).
+const SOLD = new Set(["pending_payment", "placed", "confirmed", "paid", "shipped", "delivered"]);
 const state = { cid: null, orders: [], lots: [], sessions: [], coops: [] };
 let timer = null;
 

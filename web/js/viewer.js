@@ -50,15 +50,33 @@ let clock = null;
 let audioOnly = storeGet(AUDIO_KEY, false) === true;
 
 // ---- numbers ---------------------------------------------------------------------------
+// "Sold" is this session's own orders (/stats, the ledger's fold): a lot's figures also
+// count other sessions selling it. Between refreshes (20-30 s apart, spread so a big
+// audience does not ask at once) the lots' live moves are added on.
+const own = { sold: null, lotSold: 0, at: 0, busy: false, every: 20_000 + Math.random() * 10_000 };
 function totals() {
-  let sold = 0;
+  let lotSold = 0;
   let left = 0;
   let stock = 0;
   for (const lot of state.lots.values()) {
-    sold += lot.sold_grams;
+    lotSold += lot.sold_grams + (lot.held_grams ?? 0);
     left += lot.available_grams;
     stock += lot.stock_grams ?? lot.sold_grams + lot.held_grams + lot.available_grams;
   }
+  if (!own.busy && Date.now() - own.at > own.every) {
+    own.busy = true;
+    fetch(`/api/sessions/${sid}/stats`)
+      .then((r) => (r.ok ? r.json() : null))
+      .then((s) => {
+        if (s) Object.assign(own, { sold: s.sold_grams, lotSold });
+      })
+      .catch(() => {})
+      .finally(() => {
+        Object.assign(own, { at: Date.now(), busy: false });
+        if (own.sold !== null) renderCounter(false);
+      });
+  }
+  const sold = own.sold === null ? lotSold : Math.max(0, own.sold + lotSold - own.lotSold);
   return { sold, left, stock };
 }
 

@@ -208,19 +208,23 @@ class SqlOrders:
 
     async def expire_due(self, now: datetime, limit: int = 500) -> list[str]:
         """Expire pending orders past their hold (one transaction); their ids."""
+        query = (
+            select(orders.c.id)
+            .where(
+                orders.c.status == OrderStatus.PENDING_PAYMENT.value,
+                orders.c.hold_expires_at.is_not(None),
+                orders.c.hold_expires_at <= now,
+            )
+            .order_by(orders.c.hold_expires_at)
+            .limit(limit)
+        )
+        if self._dialect == "postgresql":
+            # Lock the whole sweep up front, skipping orders a payment or a staff change
+            # holds right now: the sweep then never waits for an order lock while it
+            # holds a session's ledger head (each move records), so it cannot deadlock.
+            query = query.with_for_update(skip_locked=True)
         async with self._engine.begin() as conn:
-            due = (
-                await conn.execute(
-                    select(orders.c.id)
-                    .where(
-                        orders.c.status == OrderStatus.PENDING_PAYMENT.value,
-                        orders.c.hold_expires_at.is_not(None),
-                        orders.c.hold_expires_at <= now,
-                    )
-                    .order_by(orders.c.hold_expires_at)
-                    .limit(limit)
-                )
-            ).all()
+            due = (await conn.execute(query)).all()
             expired: list[str] = []
             for (order_id,) in due:
                 locked = await self.transitions.lock(conn, order_id)
