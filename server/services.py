@@ -21,7 +21,9 @@ from server.live.room import LiveRoom, open_live
 from server.media import open_relay, relay_session_listener
 from server.metrics import Metrics
 from server.payments import build_payments
+from server.photos import Photos
 from server.settings import Settings
+from shop.adapters.local_photos import LocalPhotos
 from shop.adapters.memory_gate import MemoryGate
 from shop.adapters.memory_ratelimit import MemoryRateLimiter
 from shop.adapters.redis_gate import RedisGate
@@ -30,6 +32,8 @@ from shop.adapters.sql.accounts import SqlAccounts
 from shop.adapters.sql.catalogue import SqlCatalogue
 from shop.adapters.sql.migrate import upgrade
 from shop.adapters.sql.orders import SqlOrders
+from shop.adapters.sql.photos import SqlPhotos
+from shop.adapters.sql.session_staff import SqlSessionStaff
 from shop.catalogue import LiveSession
 from shop.errors import ShopError
 from shop.gate import InventoryGate
@@ -58,6 +62,8 @@ class Services:
     payments: PaymentService | None = None
     # Per-IP rate limits and the login throttle (server/abuse.py).
     abuse: Abuse | None = None
+    photos: Photos = field(default=None)  # type: ignore[assignment]  # set by open_services
+    session_staff: SqlSessionStaff = field(default=None)  # type: ignore[assignment]
     # Called after a staff change to a session (start, end, pin) so the live room and the
     # order path see it at once.
     session_listeners: list[Callable[[LiveSession], Awaitable[None]]] = field(default_factory=list)
@@ -181,6 +187,10 @@ async def open_services(
             payments=payments,
             relay=relay,
             order_reports=order_store,
+            photos=Photos(
+                SqlPhotos(engine), LocalPhotos(settings.photos_dir), settings.photo_max_bytes
+            ),
+            session_staff=SqlSessionStaff(engine),
             abuse=Abuse(
                 RedisRateLimiter(redis, key_prefix=settings.redis_prefix)
                 if redis is not None

@@ -31,6 +31,7 @@ from shop.errors import (
     InvalidTransition,
     LotNotLoaded,
     NotFound,
+    SalePaused,
     SessionNotLive,
     ShopError,
     SoldOut,
@@ -216,6 +217,8 @@ class OrderService:
         session = await self.session(cmd.session_id)
         if not session.is_live:
             raise SessionNotLive(f"this live session is {session.status.value}: orders are closed")
+        if session.sale_paused:
+            raise SalePaused("the host paused the sale for a moment: try again shortly")
         offer = _offer(session, cmd.offer_id)
         if cmd.quantity > offer.max_per_order:
             raise InvalidInput(
