@@ -12,6 +12,7 @@ from server.schemas.catalogue import (
     CooperativeUpdate,
     LotCreate,
     LotPublic,
+    PhotoPublic,
 )
 from server.schemas.types import PathId
 from server.services import Services
@@ -76,7 +77,9 @@ async def create_lot(body: LotCreate, user: CurrentUser, services: ServicesDep) 
 async def lot_views(services: Services, lots: list[Lot]) -> list[LotPublic]:
     photos = await services.photos.for_owners([("lot", lot.id) for lot in lots])
     return [
-        LotPublic.model_validate(lot).model_copy(update={"photos": photos.get(("lot", lot.id), [])})
+        LotPublic.model_validate(lot).model_copy(
+            update={"photos": [PhotoPublic(**x) for x in photos.get(("lot", lot.id), [])]}
+        )
         for lot in lots
     ]
 

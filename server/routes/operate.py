@@ -22,9 +22,9 @@ from server.schemas.orders import BuyerIn
 from server.schemas.types import STRICT, Id, PathId
 from server.services import Services
 from shop.accounts import User, require_session_moderation
-from shop.address import normalize_address
 from shop.adapters.sql.audit import record
 from shop.adapters.sql.desk import SqlDesk
+from shop.address import normalize_address
 from shop.desk import DeskItem, DeskState, check_move
 from shop.live.hub import Audience
 from shop.orders import Buyer, PlaceOrder

@@ -24,7 +24,6 @@ from server.services import Services
 from shop.accounts import Role, User, require_lot_owner, require_session_moderation
 from shop.catalogue import LiveSession, SessionStatus
 from shop.errors import Conflict, Forbidden, InvalidInput
-from shop.text import clean_text
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 
@@ -118,7 +117,7 @@ async def set_banned_words(
     """This session's own banned chat words (on top of the server's), for its moderators."""
     session = await services.catalogue.get_session(sid)
     require_session_moderation(user, session)
-    words = sorted({clean_text(w, max_chars=50, field="words").strip() for w in body.words} - {""})
+    words = sorted({w.strip() for w in body.words} - {""})  # Text() cleaned them already
     await services.session_staff.set_banned_words(user.id, sid, words)
     return await staff_view(services, await _changed(services, sid))
 

@@ -10,6 +10,7 @@ from server.schemas.catalogue import (
     LotFiguresPublic,
     OfferCreate,
     OfferPublic,
+    PhotoPublic,
     PinRequest,
     SessionCreate,
     SessionPublic,
@@ -58,7 +59,7 @@ async def session_view(services: Services, session: LiveSession) -> SessionPubli
         attached_lot_ids=sorted(session.attached_lot_ids),
         offers=[
             OfferPublic.model_validate(o).model_copy(
-                update={"photos": photos.get(("offer", o.id), [])}
+                update={"photos": [PhotoPublic(**x) for x in photos.get(("offer", o.id), [])]}
             )
             for o in session.offers
         ],
@@ -71,7 +72,7 @@ async def session_view(services: Services, session: LiveSession) -> SessionPubli
                 sold_grams=f.sold_grams,
                 held_grams=f.held_grams,
                 available_grams=f.available_grams,
-                photos=photos.get(("lot", f.lot_id), []),
+                photos=[PhotoPublic(**x) for x in photos.get(("lot", f.lot_id), [])],
             )
             for f in figures
         ],

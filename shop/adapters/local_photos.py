@@ -7,7 +7,7 @@ import os
 import re
 from pathlib import Path
 
-_NAME = re.compile(r"^[0-9a-f]{24}-\d{2,5}\.webp$")  # only names shop.photos makes
+_NAME = re.compile(r"^[0-9a-f]{24}-\d{1,5}\.webp$")  # only names shop.photos makes
 
 
 class LocalPhotos:
