@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
-from shop.orders import Order
+from shop.order_reports import StaffOrder
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -80,19 +80,20 @@ def kilograms(grams: int) -> str:
     return f"{kg:.3f}".rstrip("0").rstrip(".").replace(".", ",")
 
 
-def packing_csv(rows: Iterable[tuple[Order, str, str, str]]) -> str:
-    """rows: (order, session title, offer code, product) as the reports query gives them."""
+def packing_csv(rows: Iterable[StaffOrder]) -> str:
+    """One line per order, oldest first as the reports port gives them."""
     out = io.StringIO()
     out.write("\ufeff")  # Excel opens UTF-8 Vietnamese correctly only with a BOM
     writer = csv.writer(out)
     writer.writerow([name for name, _ in COLUMNS])
-    for order, title, code, product in rows:
+    for row in rows:
+        order = row.order
         cells: list[object] = [
-            getattr(order, "code", None) or order.id[:8].upper(),
+            order.code,
             order.created_at.astimezone(VN).strftime("%d/%m/%Y %H:%M"),
-            title,
-            code,
-            product,
+            row.session_title,
+            row.offer_code,
+            row.product,
             order.quantity,
             kilograms(order.grams),
             order.total,

@@ -86,7 +86,7 @@ async def _with_matches(services: Services, items: list[DeskItem]) -> list[dict[
     out = []
     for item in items:
         mine = [
-            {k: o[k] for k in ("id", "offer_id", "quantity", "status", "created_at")}
+            {k: o[k] for k in ("id", "code", "offer_id", "quantity", "status", "created_at")}
             for o in found
             if o["buyer_name"].casefold() == item.name.casefold()
             or o["buyer_phone"] in phones_of[item.intent_id]

@@ -24,9 +24,9 @@ from shop.accounts import (
     require_role,
     require_session_moderation,
 )
-from shop.adapters.sql.orders import SqlOrders
 from shop.address import normalize_address
 from shop.errors import InvalidInput
+from shop.order_reports import OrderReports
 from shop.order_status import OrderStatus
 from shop.orders import Buyer, Order, PlaceOrder
 from shop.phone import mask_phone, normalize_phone
@@ -39,6 +39,7 @@ def order_view(order: Order, services: Services, token: str | None = None) -> di
     """The buyer's view of an order: their own details, and how to pay."""
     return {
         "id": order.id,
+        "code": order.code,
         "session_id": order.session_id,
         "offer_id": order.offer_id,
         "lot_id": order.lot_id,
@@ -142,7 +143,7 @@ async def get_order(
     return order_view(await services.orders.get_for_buyer(order_id[:64], token), services, token)
 
 
-def reports(services: Services) -> SqlOrders:
+def reports(services: Services) -> OrderReports:
     assert services.order_reports is not None
     return services.order_reports
 

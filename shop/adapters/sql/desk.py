@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -141,6 +141,7 @@ class SqlDesk:
         query = (
             select(
                 orders.c.id,
+                orders.c.code,
                 orders.c.buyer_name,
                 orders.c.buyer_phone,
                 orders.c.offer_id,

@@ -1,7 +1,7 @@
 """operate: lots attached to sessions, moderators per session, sale pause, photos, order desk
 
 Revision ID: 0006
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0002"
+down_revision = "0003"  # 0002 before wing-m1 was merged here; the lead re-chains
 branch_labels = None
 depends_on = None
 
