@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from datetime import datetime
 from typing import Annotated, Any
@@ -24,12 +25,15 @@ from shop.accounts import (
     require_role,
     require_session_moderation,
 )
+from shop.adapters.sql.order_lookup import SqlOrderLookup
 from shop.address import normalize_address
-from shop.errors import InvalidInput
+from shop.errors import InvalidInput, NotFound
+from shop.order_code import is_code
 from shop.order_reports import OrderReports
 from shop.order_status import OrderStatus
 from shop.orders import Buyer, Order, PlaceOrder
 from shop.phone import mask_phone, normalize_phone
+from shop.ratelimit import Limit, Rate
 
 router = APIRouter(prefix="/api", tags=["orders"])
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -134,6 +138,39 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
     return value
+
+
+# A buyer looks an order up once or twice; guessing codes for a known phone is stopped.
+LOOKUP_IP = Limit("order-lookup-ip", Rate(burst=10, per_second=1 / 30))
+
+
+@router.get("/orders/lookup", response_model=OrderCreated)
+async def lookup_order(
+    request: Request,
+    services: ServicesDep,
+    code: Annotated[str, Query(min_length=4, max_length=20)],
+    phone: Annotated[str, Query(min_length=9, max_length=20)],
+) -> Any:
+    """The order with its token when both the code and the buyer's phone match, else 404.
+
+    The same 404 for a wrong code and a wrong phone, so a phone cannot be tested against
+    codes (or the other way round) by the answer.
+    """
+    if services.abuse is not None:
+        await services.abuse.check_ip(LOOKUP_IP, request)
+    missing = NotFound("no order with this code and phone number")
+    wanted = "".join(code.split()).replace("-", "").upper()
+    try:
+        normalised = normalize_phone(phone)
+    except InvalidInput:
+        raise missing from None
+    if not is_code(wanted):
+        raise missing
+    order = await SqlOrderLookup(services.engine).by_code(wanted)
+    if order is None or not hmac.compare_digest(order.buyer_phone, normalised):
+        raise missing
+    token = services.orders.token_for(order.id)
+    return JSONResponse(jsonable({**order_view(order, services, token), "token": token}))
 
 
 @router.get("/orders/{order_id}", response_model=OrderPublic)
