@@ -1,6 +1,7 @@
 // /phien: a host's sessions. Create and schedule one; record who sells on screen; assign
 // moderators; make offers on the lots the cooperatives attached (with a photo).
-import { ApiError, api, getToken } from "./api.js";
+import { api } from "./api.js";
+import { uploadPhoto } from "./photos.js";
 import "./strings-staff.js";
 import { $, fill, h, say } from "./dom.js";
 import { dateTime, vnd, weight } from "./format.js";
@@ -8,16 +9,6 @@ import { applyI18n, initLangSwitch, t } from "./i18n.js";
 import { initLogout, signedIn } from "./staff.js";
 
 const state = { sessions: [], moderators: [], sid: null, session: null };
-
-export async function uploadPhoto(path, file) {
-  const response = await fetch(path, {
-    method: "POST",
-    body: file,
-    headers: { "Content-Type": file.type, Authorization: `Bearer ${getToken()}` },
-  });
-  if (!response.ok) throw new ApiError(response.status, `http_${response.status}`, "photo");
-  return response.json();
-}
 
 function renderList() {
   fill(
