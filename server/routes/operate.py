@@ -109,7 +109,7 @@ async def read_desk(sid: PathId, user: CurrentUser, services: ServicesDep) -> li
     """The session's chat orders with their state and the buyer's earlier orders."""
     await _checked(services, user, sid)
     await _sync(services, sid)
-    return await _with_matches(services, await _desk(services).list(sid))
+    return await _with_matches(services, await _desk(services).items(sid))
 
 
 async def _move(

@@ -197,7 +197,9 @@ def test_a_whole_sale_from_the_browser(browser: Any, tmp_path: Path) -> None:
             ws.send(json.dumps({"type": "chat", "text": f"chốt 2 thùng {code}"}))
             seen: list[dict[str, Any]] = []
             deadline = time.monotonic() + 15
-            while time.monotonic() < deadline and not any(m.get("type") == "order.draft" for m in seen):
+            while time.monotonic() < deadline and not any(
+                m.get("type") == "order.draft" for m in seen
+            ):
                 try:
                     seen.append(json.loads(ws.recv(timeout=deadline - time.monotonic())))
                 except TimeoutError:
@@ -225,7 +227,9 @@ def test_a_whole_sale_from_the_browser(browser: Any, tmp_path: Path) -> None:
         # The cooperative finds it by its code, confirms it, exports the packing list.
         c_ctx, coop, c_watch = sign_in(browser, f"{url}/coop", "coop1@htx.vn")
         coop.fill("#order-search", order_code.lower())
-        coop.wait_for_function("() => document.querySelectorAll('#orders tr[data-code]').length === 1")
+        coop.wait_for_function(
+            "() => document.querySelectorAll('#orders tr[data-code]').length === 1"
+        )
         row = coop.locator(f"#orders tr[data-code='{order_code}']")
         row.get_by_role("button", name="Đã gọi xác nhận").click()
         coop.wait_for_selector(f"#orders tr[data-code='{order_code}']:has-text('Đã xác nhận')")

@@ -44,6 +44,15 @@ async def ready_to_sell(
     assert r.status_code == 200, r.text
 
 
+async def assign_moderator(api: Api, sid: int, email: str) -> None:
+    users = (await api.client.get("/api/users", headers=api.auth("admin"))).json()
+    user_id = next(u["id"] for u in users if u["email"] == email)
+    r = await api.client.post(
+        f"/api/sessions/{sid}/moderators", json={"user_id": user_id}, headers=api.auth("host")
+    )
+    assert r.status_code == 201, r.text
+
+
 async def live_session(
     api: Api, stock_grams: int = 5_000_000, max_grams_per_buyer: int | None = None
 ) -> dict:
@@ -61,6 +70,7 @@ async def live_session(
     session = (await api.client.post("/api/sessions", json=body, headers=api.auth("host"))).json()
     sid = session["id"]
     await ready_to_sell(api, sid, lot_id)
+    await assign_moderator(api, sid, "mod@t.vn")  # the `moderator` role moderates this sale
     offers = {}
     for code, pack, price in [
         ("VL2", 2000, 110_000),

@@ -197,10 +197,8 @@ function renderSession() {
 function renderSaleControl(s) {
   // status: scheduled | live | ended; sale_status: open | paused | closed.
   const sale = s.status === "live" ? s.sale_status : s.status === "ended" ? "closed" : null;
-  if (sale) {
-    $("#sale-status").textContent = t(`sale_${sale}`);
-    $("#sale-status").dataset.status = sale;
-  }
+  $("#sale-status").textContent = sale ? t(`sale_${sale}`) : t(`salestate_${s.status}`);
+  $("#sale-status").dataset.status = sale || s.status;
   $("#sale-open").hidden = s.status !== "scheduled";
   $("#sale-pause").hidden = !(s.status === "live" && s.sale_status === "open");
   $("#sale-resume").hidden = !(s.status === "live" && s.sale_status === "paused");

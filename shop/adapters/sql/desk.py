@@ -66,7 +66,7 @@ class SqlDesk:
             except IntegrityError:
                 continue  # another staff page or instance added it first
 
-    async def list(self, session_id: int) -> list[DeskItem]:
+    async def items(self, session_id: int) -> list[DeskItem]:
         async with self._engine.connect() as conn:
             result = await conn.execute(
                 select(desk_items)
