@@ -240,6 +240,12 @@ def set_up(url: str) -> tuple[int, int]:
         json={"cooperative_id": cid, "product": "Vải thiều", "stock_grams": 10_000_000_000},
     ).json()
     sid = httpx.post(f"{url}/api/sessions", headers=host, json={"title": "Bench"}).json()["id"]
+    httpx.post(f"{url}/api/sessions/{sid}/lots", headers=coop, json={"lot_id": lot["id"]})
+    httpx.put(
+        f"{url}/api/sessions/{sid}/streamer",
+        headers=host,
+        json={"full_name": "Nguyễn Văn A", "id_number": "001099012345"},
+    ).raise_for_status()
     offer = httpx.post(
         f"{url}/api/sessions/{sid}/offers",
         headers=host,

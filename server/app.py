@@ -24,11 +24,15 @@ from server.routes import (
     health,
     ledger,
     live,
+    operate,
     orders,
     pages,
     payments,
+    photos,
     replay,
+    session_staff,
     sessions,
+    users,
 )
 from server.services import open_services
 from server.settings import Settings
@@ -61,10 +65,15 @@ def create_app(settings: Settings | None = None, *, payment_http_client: Any = N
     # ledger before orders: its honest /stats replaces the older one there.
     for module in (health, auth, catalogue, sessions, ledger, orders, geo, coop, live, payments):
         app.include_router(module.router)
+    for module in (session_staff, photos, users, operate):
+        app.include_router(module.router)
+    app.include_router(session_staff.staff_router)
     app.include_router(compliance.router)
     docs.install(app)
     app.add_middleware(CaptureRawSend)  # the live fan-out's fast path (server/live/sinks.py)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit, max_bytes=settings.max_body_bytes, photo_max_bytes=settings.photo_max_bytes
+    )
     app.add_middleware(RequestIds)  # outermost: the id covers everything below
     app.include_router(media_routes(lambda: app.state.services, settings))
     app.include_router(replay.router)

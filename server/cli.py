@@ -36,6 +36,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     add.add_argument("--password", default=None)
     add.add_argument("--name", default="")
 
+    demo = sub.add_parser("demo", help="the Lục Ngạn lychee demo")
+    demo_sub = demo.add_subparsers(dest="demo_command", required=True)
+    reset = demo_sub.add_parser(
+        "reset", help="empty the demo database and create the demo afresh (server stopped)"
+    )
+    reset.add_argument("--force", action="store_true", help="even if it holds no demo")
+
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations")
@@ -59,6 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_db_upgrade(settings))
     if args.command == "ledger":
         return asyncio.run(_ledger_verify(settings, args.session))
+    if args.command == "demo":
+        return asyncio.run(_demo_reset(settings, args.force))
     return 2
 
 
@@ -117,12 +126,29 @@ async def _print_demo(settings: Settings, host: str, port: int) -> None:
     print(f"  viewer page:   {base}/live/{demo.session_id}")
     print(f"  host studio:   {base}/studio/{demo.session_id}")
     print(f"  cooperative:   {base}/coop")
+    print(f"  staff console: {base}/quan-tri   (admin)")
+    print(f"  moderator:     {base}/dieu-phoi/{demo.session_id}   (mod@farmlive.local)")
     print(f"  transparency:  {base}/minh-bach/{demo.session_id}")
     print(f"  API:           {base}/api/sessions   (docs: {base}/api/docs)")
     print("  demo logins (e-mail / password / role):")
     for email, password, role in demo.logins:
         print(f"    {email} / {password} / {role}")
     sys.stdout.flush()
+
+
+async def _demo_reset(settings: Settings, force: bool) -> int:
+    from server.demo import reset_demo
+    from server.services import open_services
+    from shop.errors import ShopError
+
+    async with open_services(settings) as services:
+        try:
+            demo = await reset_demo(services, force=force)
+        except ShopError as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            return 1
+    print(f"demo reset: session {demo.session_id}; logins as printed by `farmlive serve --demo`")
+    return 0
 
 
 async def _users_add(settings: Settings, args: argparse.Namespace) -> int:

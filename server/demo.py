@@ -9,7 +9,10 @@ from server.auth import hash_password
 from server.services import Services
 from shop.accounts import Role
 from shop.adapters.sql.catalogue import NewLot, NewOffer
-from shop.catalogue import SessionStatus
+from shop.adapters.sql.compliance import SqlCompliance
+from shop.adapters.sql.tables import metadata
+from shop.catalogue import LiveSession, SessionStatus
+from shop.errors import NotFound
 
 COOPERATIVE = "HTX Vải thiều Lục Ngạn"
 SESSION_TITLE = "Phiên livestream bán vải thiều Lục Ngạn"
@@ -89,6 +92,8 @@ async def ensure_demo(services: Services) -> Demo:
             None, title=SESSION_TITLE, host_id=user_ids[Role.HOST], max_grams_per_buyer=200_000
         )
     )
+    await _prepare_session(services, session, lot.id, user_ids)
+    session = await catalogue.get_session(session.id)
     existing = {o.code for o in session.offers}
     for code, title, pack, price in OFFERS:
         if code not in existing:
@@ -109,3 +114,46 @@ async def ensure_demo(services: Services) -> Demo:
         session_id=session.id,
         logins=tuple((email, PASSWORD, role.value) for email, role, _ in ACCOUNTS),
     )
+
+
+async def _prepare_session(
+    services: Services, session: LiveSession, lot_id: int, user_ids: dict[Role, int]
+) -> None:
+    """What a session needs before going live: the lot attached, moderator, streamer."""
+    if lot_id not in session.attached_lot_ids:
+        await services.session_staff.attach_lot(user_ids[Role.COOP], session.id, lot_id)
+    if user_ids[Role.MODERATOR] not in session.moderator_ids:
+        await services.session_staff.assign_moderator(
+            user_ids[Role.HOST], session.id, user_ids[Role.MODERATOR]
+        )
+    compliance = SqlCompliance(services.engine)
+    try:
+        await compliance.get_streamer(session.id)
+    except NotFound:
+        await compliance.record_streamer(
+            user_ids[Role.HOST],
+            session.id,
+            full_name="Nguyễn Văn Minh",
+            id_number="024099001234",
+            organisation="UBND tỉnh Bắc Ninh",
+            position="Phó Chủ tịch UBND tỉnh",
+            phone=None,
+        )
+
+
+async def reset_demo(services: Services, *, force: bool = False) -> Demo:
+    """Empty every table (and this deployment's Redis keys), then create the demo afresh.
+
+    Refused on a database that does not hold the demo, unless `force`: it deletes every
+    order, account and session, so it must never run on a real sale's database by mistake.
+    """
+    if not force and await services.catalogue.find_cooperative_by_name(COOPERATIVE) is None:
+        raise NotFound("this database holds no demo (use --force to empty it anyway)")
+    async with services.engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            await conn.execute(table.delete())
+    if services.redis is not None:
+        prefix = services.settings.redis_prefix
+        async for key in services.redis.scan_iter(match=f"{prefix}:*", count=500):
+            await services.redis.delete(key)
+    return await ensure_demo(services)

@@ -22,8 +22,10 @@ from server.live.room import LiveRoom, open_live
 from server.media import open_relay, open_relay_registry, relay_session_listener
 from server.metrics import Metrics
 from server.payments import build_payments
+from server.photos import Photos
 from server.replay import moment_listener
 from server.settings import Settings
+from shop.adapters.local_photos import LocalPhotos
 from shop.adapters.memory_gate import MemoryGate
 from shop.adapters.memory_ratelimit import MemoryRateLimiter
 from shop.adapters.redis_client import redis_client
@@ -37,7 +39,9 @@ from shop.adapters.sql.moments import SqlMoments
 from shop.adapters.sql.order_reports import SqlOrderReports
 from shop.adapters.sql.orders import SqlOrders
 from shop.adapters.sql.payment_ledger import SqlPaymentLedger
+from shop.adapters.sql.photos import SqlPhotos
 from shop.adapters.sql.recorder import TransitionRecorder
+from shop.adapters.sql.session_staff import SqlSessionStaff
 from shop.catalogue import LiveSession, SessionStatus
 from shop.errors import ShopError
 from shop.gate import InventoryGate
@@ -77,6 +81,8 @@ class Services:
     payments: PaymentService | None = None
     # Per-IP rate limits and the login throttle (server/abuse.py).
     abuse: Abuse | None = None
+    photos: Photos = field(default=None)  # type: ignore[assignment]  # set by open_services
+    session_staff: SqlSessionStaff = field(default=None)  # type: ignore[assignment]
     # Called after a staff change to a session (start, end, pin) so the live room and the
     # order path see it at once.
     session_listeners: list[Callable[[LiveSession], Awaitable[None]]] = field(default_factory=list)
@@ -195,6 +201,10 @@ async def open_services(
             relay=relay,
             relay_registry=relay_registry,
             order_reports=SqlOrderReports(engine),
+            photos=Photos(
+                SqlPhotos(engine), LocalPhotos(settings.photos_dir), settings.photo_max_bytes
+            ),
+            session_staff=SqlSessionStaff(engine),
             abuse=_abuse(settings, redis, metrics),
         )
         services.session_listeners.append(wing.forget_session)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator
@@ -59,6 +60,9 @@ class Settings(BaseSettings):
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # HTTP request bodies above this answer 413 (SDP offers and Stripe events are smaller).
     max_body_bytes: int = Field(default=1 << 20, ge=1024, le=64 << 20)
+    # Product photos: where the re-encoded files go, and the largest upload accepted.
+    photos_dir: Path = Path("farmlive-photos")
+    photo_max_bytes: int = Field(default=8 << 20, ge=64 << 10, le=64 << 20)
     token_ttl_seconds: int = Field(default=12 * 3600, ge=60)
     # Browsers' Origin for the live WebSocket; empty = same host as the request only.
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)

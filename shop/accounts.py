@@ -47,10 +47,21 @@ def require_session_control(user: User, session: LiveSession) -> None:
 
 
 def require_session_moderation(user: User, session: LiveSession) -> None:
-    """Moderators moderate every session's chat; hosts only their own."""
-    if user.is_admin or user.role is Role.MODERATOR:
+    """Moderators act only on sessions they are assigned to; hosts only on their own."""
+    if user.is_admin:
         return
+    if user.role is Role.MODERATOR:
+        if user.id in session.moderator_ids:
+            return
+        raise Forbidden("you are not a moderator of this live session")
     require_session_control(user, session)
+
+
+def require_lot_owner(user: User, cooperative_id: int) -> None:
+    """Only the lot's cooperative (or an admin) puts its lot on sale in a session."""
+    if user.is_admin or (user.role is Role.COOP and user.cooperative_id == cooperative_id):
+        return
+    raise Forbidden("only the lot's cooperative can attach it to a live session")
 
 
 def require_cooperative(user: User, cooperative_id: int) -> None:

@@ -93,8 +93,26 @@ class LiveSession:
     pinned_offer_id: int | None
     max_grams_per_buyer: int | None
     created_at: datetime
+    sale_paused: bool = False
+    banned_words: tuple[str, ...] = ()
     offers: tuple[Offer, ...] = field(default=())
+    # Lots their cooperatives attached (and did not detach): offers may draw only on these.
+    attached_lot_ids: frozenset[int] = frozenset()
+    moderator_ids: frozenset[int] = frozenset()
 
     @property
     def is_live(self) -> bool:
         return self.status is SessionStatus.LIVE
+
+    @property
+    def sale_status(self) -> SaleStatus:
+        """Orders open only while live and not paused; ending closes the sale for good."""
+        if self.status is SessionStatus.LIVE:
+            return SaleStatus.PAUSED if self.sale_paused else SaleStatus.OPEN
+        return SaleStatus.CLOSED
+
+
+class SaleStatus(enum.StrEnum):
+    OPEN = "open"
+    PAUSED = "paused"
+    CLOSED = "closed"

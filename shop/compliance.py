@@ -28,6 +28,7 @@ class StreamerRecord:
     phone: str | None
     recorded_at: datetime
     recorded_by: int | None
+    position: str | None = None  # e.g. "Phó Chủ tịch UBND tỉnh", shown with the name
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,6 +51,18 @@ class SessionNotLive(Conflict):
     code = "session_not_live"
 
 
+class SalePaused(SessionNotLive):
+    """The host paused the sale for a moment: orders are refused until it resumes."""
+
+    code = "sale_paused"
+
+
+class StreamerIdentityRequired(Conflict):
+    """Record who sells on this session (PUT .../streamer) before going live."""
+
+    code = "streamer_identity_required"
+
+
 class InvalidTransition(Conflict):
     """The order cannot move to that status from its current one."""
 
@@ -86,3 +98,9 @@ class Forbidden(ShopError):
     """You are not allowed to do that with this object."""
 
     code = "forbidden"
+
+
+class LotNotAttached(Forbidden):
+    """Offers draw only on lots their cooperative attached to this session."""
+
+    code = "lot_not_attached"

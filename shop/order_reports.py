@@ -27,3 +27,7 @@ class OrderReports(Protocol):
     async def session_orders(self, session_id: int, limit: int) -> list[StaffOrder]:
         """A session's newest `limit` orders, newest first."""
         ...
+
+    async def order_by_code(self, code: str) -> Order | None:
+        """The order with this short code (the buyer's lookup, checked against a phone)."""
+        ...

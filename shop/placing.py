@@ -26,6 +26,7 @@ from shop.errors import (
     IdempotencyMismatch,
     InvalidInput,
     LotNotLoaded,
+    SalePaused,
     SessionNotLive,
     ShopError,
     SoldOut,
@@ -129,7 +130,7 @@ class Placer:
         """Place an order, or replay the one an earlier request with this key placed."""
         try:
             return await self._place_new(cmd)
-        except (SessionNotLive, SoldOut, BuyerLimitExceeded, InvalidInput):
+        except (SessionNotLive, SalePaused, SoldOut, BuyerLimitExceeded, InvalidInput):
             existing = await self._store.find_by_key(cmd.session_id, cmd.idempotency_key)
             if existing is None:
                 raise
@@ -163,6 +164,8 @@ class Placer:
         """The offer, if this order may be placed at all right now."""
         if not session.is_live:
             raise SessionNotLive(f"this live session is {session.status.value}: orders are closed")
+        if session.sale_paused:
+            raise SalePaused("the host paused the sale for a moment: try again shortly")
         offer = _offer(session, cmd.offer_id)
         if cmd.quantity > offer.max_per_order:
             raise InvalidInput(

@@ -67,11 +67,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> 
 
 
 @pytest.fixture
-def settings(database_url: str):  # type: ignore[no-untyped-def]
+def settings(database_url: str, tmp_path: os.PathLike[str]):  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
     from server.settings import Settings
 
     return Settings(
         database_url=database_url,
+        photos_dir=Path(tmp_path) / "photos",
         secret_key="test-secret-key-which-is-long-enough",
         _env_file=None,  # type: ignore[call-arg]
     )
@@ -126,6 +129,7 @@ async def api(settings, app_options) -> AsyncIterator[Api]:  # type: ignore[no-u
             ("coop", "coop@t.vn", coop.id),
             ("coop2", "coop2@t.vn", other.id),
             ("moderator", "mod@t.vn", None),
+            ("moderator2", "mod2@t.vn", None),  # assigned to no session unless a test does
         ]:
             user = await svc.accounts.add(email, pw, Role(role.rstrip("2")), cooperative_id=coop_id)
             tokens[role] = svc.tokens.issue(user)

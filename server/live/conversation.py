@@ -136,6 +136,8 @@ class Conversation:
                 self.reply(events.error("muted", "you are muted in this chat", until=int(muted)))
                 return
         facts = await live.sessions.get(self.session_id, self._load_facts)
+        if facts.session.banned_words and not viewer.staff:
+            live.session_rules(facts.session.banned_words).clean_message(text)
         draft = self._parse(text, facts) if not viewer.staff else None
         now = time.monotonic()
         if not viewer.staff and not live.throttle.admit(

@@ -64,6 +64,7 @@ class LiveRoom:
             burst=2 * settings.live_frames_per_second, per_second=settings.live_frames_per_second
         )
         self.viewer_totals: dict[int, int] = {}
+        self._session_rules: dict[tuple[str, ...], ChatRules] = {}
         self._sent_totals: dict[int, int] = {}
         self._viewers_task: asyncio.Task[None] | None = None
 
@@ -77,6 +78,16 @@ class LiveRoom:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
         await self.service.stop()
+
+    def session_rules(self, words: tuple[str, ...]) -> ChatRules:
+        """The chat rules with a session's own banned words added (built once per list)."""
+        rules = self._session_rules.get(words)
+        if rules is None:
+            if len(self._session_rules) > 256:
+                self._session_rules.clear()
+            rules = ChatRules(words, self.rules.limits)
+            self._session_rules[words] = rules
+        return rules
 
     def _deliver(self, session_id: int, audience: Audience, payload: str) -> None:
         if payload.startswith((PIN_PREFIX, STATUS_PREFIX)):

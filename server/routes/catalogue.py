@@ -6,10 +6,20 @@ from fastapi import APIRouter
 
 from server.auth import CurrentUser
 from server.deps import ServicesDep
-from server.schemas.catalogue import CooperativeCreate, CooperativePublic, LotCreate, LotPublic
+from server.schemas.catalogue import (
+    CooperativeCreate,
+    CooperativePublic,
+    CooperativeUpdate,
+    LotCreate,
+    LotPublic,
+    PhotoPublic,
+)
 from server.schemas.types import PathId
+from server.services import Services
 from shop.accounts import Role, require_cooperative, require_role
 from shop.adapters.sql.catalogue import NewLot
+from shop.banks import napas_banks, require_bank
+from shop.catalogue import Lot
 
 router = APIRouter(prefix="/api", tags=["catalogue"])
 
@@ -19,7 +29,30 @@ async def create_cooperative(
     body: CooperativeCreate, user: CurrentUser, services: ServicesDep
 ) -> object:
     require_role(user, Role.ADMIN)
+    if body.bank_bin is not None:
+        require_bank(body.bank_bin)
     return await services.catalogue.create_cooperative(user.id, **body.model_dump())
+
+
+@router.patch("/cooperatives/{cid}", response_model=CooperativePublic)
+async def update_cooperative(
+    cid: PathId, body: CooperativeUpdate, user: CurrentUser, services: ServicesDep
+) -> object:
+    """Change a cooperative's details or bank account (admins)."""
+    require_role(user, Role.ADMIN)
+    values = body.model_dump(exclude_unset=True)
+    if values.get("bank_bin") is not None:
+        require_bank(values["bank_bin"])
+    return await services.catalogue.update_cooperative(user.id, cid, values)
+
+
+@router.get("/banks")
+async def list_banks() -> list[dict[str, object]]:
+    """The NAPAS banks a VietQR transfer can go to (BIN, short and full name)."""
+    return [
+        {"bin": b.bin, "short_name": b.short_name, "name": b.name, "transfer": b.transfer}
+        for b in napas_banks()
+    ]
 
 
 @router.get("/cooperatives", response_model=list[CooperativePublic])
@@ -41,12 +74,22 @@ async def create_lot(body: LotCreate, user: CurrentUser, services: ServicesDep) 
     return lot
 
 
+async def lot_views(services: Services, lots: list[Lot]) -> list[LotPublic]:
+    photos = await services.photos.for_owners([("lot", lot.id) for lot in lots])
+    return [
+        LotPublic.model_validate(lot).model_copy(
+            update={"photos": [PhotoPublic(**x) for x in photos.get(("lot", lot.id), [])]}
+        )
+        for lot in lots
+    ]
+
+
 @router.get("/cooperatives/{cid}/lots", response_model=list[LotPublic])
 async def list_lots(cid: PathId, services: ServicesDep) -> object:
     await services.catalogue.get_cooperative(cid)
-    return await services.catalogue.list_lots(cid)
+    return await lot_views(services, await services.catalogue.list_lots(cid))
 
 
 @router.get("/lots/{lot_id}", response_model=LotPublic)
 async def get_lot(lot_id: PathId, services: ServicesDep) -> object:
-    return await services.catalogue.get_lot(lot_id)
+    return (await lot_views(services, [await services.catalogue.get_lot(lot_id)]))[0]

@@ -46,6 +46,7 @@ def _public(record: StreamerRecord) -> dict[str, Any]:
     return {
         "session_id": record.session_id,
         "full_name": record.full_name,
+        "position": record.position,
         "organisation": record.organisation,
         "id_number": mask_id_number(record.id_number),
     }
@@ -65,7 +66,10 @@ async def record_streamer(
         id_number=body.id_number,
         organisation=body.organisation,
         phone=phone,
+        position=body.position,
     )
+    # The public session view carries the streamer: refresh the caches that hold it.
+    await services.session_changed(await services.catalogue.get_session(sid))
     return {
         **_public(record),
         "id_number": record.id_number,

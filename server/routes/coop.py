@@ -18,6 +18,8 @@ from server.schemas.types import PathId
 from server.services import Services
 from shop.accounts import Role, require_cooperative, require_role, require_session_moderation
 from shop.order_reports import OrderReports, StaffOrder
+from shop.orders import Order
+from shop.text import fold
 
 router = APIRouter(prefix="/api", tags=["dashboards"])
 
@@ -58,14 +60,34 @@ def staff_order_view(row: StaffOrder) -> dict[str, Any]:
 
 @router.get("/cooperatives/{cid}/orders")
 async def cooperative_orders(
-    cid: PathId, user: CurrentUser, services: ServicesDep
+    cid: PathId,
+    user: CurrentUser,
+    services: ServicesDep,
+    q: Annotated[str | None, Query(max_length=100)] = None,
 ) -> list[dict[str, Any]]:
-    """The cooperative's orders, oldest first (the JSON twin of orders.csv)."""
+    """The cooperative's orders, oldest first (the JSON twin of orders.csv).
+
+    `q` finds orders by code, phone (any part of it) or buyer name (accents ignored).
+    """
     require_role(user, Role.COOP)
     require_cooperative(user, cid)
     await services.catalogue.get_cooperative(cid)
     rows = await _reports(services).cooperative_orders(cid)
+    if q and q.strip():
+        rows = [row for row in rows if order_matches(row.order, q)]
     return [staff_order_view(row) for row in rows]
+
+
+def order_matches(order: Order, query: str) -> bool:
+    """Whether a staff search (code, phone digits or a name) finds this order."""
+    compact = "".join(query.split()).replace("-", "")
+    if compact.upper() == order.code:
+        return True
+    digits = "".join(c for c in compact if c.isdigit())
+    if digits and digits == compact.lstrip("+") and len(digits) >= 3:
+        national = "0" + digits[2:] if digits.startswith("84") else digits
+        return national in order.buyer_phone or digits in order.buyer_phone
+    return fold(query).strip() in fold(order.buyer_name)
 
 
 @router.get("/cooperatives/{cid}/sessions")

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
+import hmac
 import json
 from datetime import datetime
 from typing import Annotated, Any
@@ -15,16 +14,25 @@ from fastapi.responses import JSONResponse
 
 from server.auth import CurrentUser
 from server.deps import ServicesDep
+from server.packing_csv import packing_csv
 from server.schemas.orders import OrderCreate, OrderCreated, OrderPublic
 from server.schemas.types import PathId
 from server.services import Services
-from shop.accounts import Role, User, require_cooperative, require_role
+from shop.accounts import (
+    Role,
+    User,
+    require_cooperative,
+    require_role,
+    require_session_moderation,
+)
 from shop.address import Match, normalize_address
-from shop.errors import Forbidden, InvalidInput
+from shop.errors import InvalidInput, NotFound
+from shop.order_code import is_code
 from shop.order_reports import OrderReports
 from shop.order_status import OrderStatus
 from shop.orders import Buyer, Order, PlaceOrder
 from shop.phone import mask_phone, normalize_phone
+from shop.ratelimit import Limit, Rate
 
 router = APIRouter(prefix="/api", tags=["orders"])
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -146,6 +154,39 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+# A buyer looks an order up once or twice; guessing codes for a known phone is stopped.
+LOOKUP_IP = Limit("order-lookup-ip", Rate(burst=10, per_second=1 / 30))
+
+
+@router.get("/orders/lookup", response_model=OrderCreated)
+async def lookup_order(
+    request: Request,
+    services: ServicesDep,
+    code: Annotated[str, Query(min_length=4, max_length=20)],
+    phone: Annotated[str, Query(min_length=9, max_length=20)],
+) -> Any:
+    """The order with its token when both the code and the buyer's phone match, else 404.
+
+    The same 404 for a wrong code and a wrong phone, so a phone cannot be tested against
+    codes (or the other way round) by the answer.
+    """
+    if services.abuse is not None:
+        await services.abuse.check_ip(LOOKUP_IP, request)
+    missing = NotFound("no order with this code and phone number")
+    wanted = "".join(code.split()).replace("-", "").upper()
+    try:
+        normalised = normalize_phone(phone)
+    except InvalidInput:
+        raise missing from None
+    if not is_code(wanted):
+        raise missing
+    order = await reports(services).order_by_code(wanted)
+    if order is None or not hmac.compare_digest(order.buyer_phone, normalised):
+        raise missing
+    token = services.orders.token_for(order.id)
+    return JSONResponse(jsonable({**order_view(order, services, token), "token": token}))
+
+
 @router.get("/orders/{order_id}", response_model=OrderPublic)
 async def get_order(
     order_id: str, services: ServicesDep, token: Annotated[str, Query(min_length=8, max_length=128)]
@@ -160,13 +201,12 @@ def reports(services: Services) -> OrderReports:
 
 async def staff_order(services: Services, user: User, order_id: str) -> Order:
     order = await services.orders.get(order_id[:64])
-    if user.is_admin or user.role is Role.MODERATOR:
+    if user.is_admin:
         return order
-    if user.role is Role.HOST:
-        session = await services.catalogue.get_session(order.session_id)
-        if session.host_id == user.id:
-            return order
-        raise Forbidden("this order belongs to another host's session")
+    if user.role in (Role.HOST, Role.MODERATOR):
+        # Hosts: their own sessions; moderators: the sessions they are assigned to.
+        require_session_moderation(user, await services.catalogue.get_session(order.session_id))
+        return order
     lot = await services.catalogue.get_lot(order.lot_id)
     require_cooperative(user, lot.cooperative_id)
     return order
@@ -184,68 +224,15 @@ async def cancel_order(order_id: str, user: CurrentUser, services: ServicesDep) 
     return order_view(await services.orders.cancel(order.id, user.id), services)
 
 
-CSV_COLUMNS = [
-    "order_id",
-    "created_at",
-    "session",
-    "offer_code",
-    "product",
-    "quantity",
-    "grams",
-    "total_vnd",
-    "status",
-    "payment_method",
-    "buyer_name",
-    "buyer_phone",
-    "province",
-    "ward",
-    "street",
-    "ward_code",
-    "address_match",
-    "address_typed",
-]
-
-
 @router.get("/cooperatives/{cid}/orders.csv")
 async def cooperative_orders_csv(cid: PathId, user: CurrentUser, services: ServicesDep) -> Response:
+    """The packing list (server/packing_csv.py): Vietnamese, every free-text cell escaped."""
     require_role(user, Role.COOP)
     require_cooperative(user, cid)
     await services.catalogue.get_cooperative(cid)
-    out = io.StringIO()
-    out.write("\ufeff")  # Excel opens UTF-8 Vietnamese correctly only with a BOM
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for row in await reports(services).cooperative_orders(cid):
-        order = row.order
-        writer.writerow(
-            [
-                order.id,
-                order.created_at.astimezone(VN).strftime("%Y-%m-%d %H:%M:%S"),
-                row.session_title,
-                row.offer_code,
-                row.product,
-                order.quantity,
-                order.grams,
-                order.total,
-                order.status.value,
-                order.payment_method,
-                _csv_safe(order.buyer_name),
-                order.buyer_phone,
-                order.province_name,
-                _csv_safe(order.ward_name),
-                _csv_safe(order.street),
-                order.ward_code or "",
-                address_view(order)["match"],
-                _csv_safe(order.address_typed or ""),
-            ]
-        )
+    body = packing_csv(await reports(services).cooperative_orders(cid))
     return Response(
-        out.getvalue(),
+        body,
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="orders-coop-{cid}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="don-hang-htx-{cid}.csv"'},
     )
-
-
-def _csv_safe(value: str) -> str:
-    """Neutralise spreadsheet formulas typed by buyers (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -75,6 +75,30 @@ async def complaints_page() -> FileResponse:
     return _page("khieu-nai.html")
 
 
+@router.api_route("/quan-tri", methods=["GET", "HEAD"], include_in_schema=False)
+async def admin_page() -> FileResponse:
+    """The staff console: cooperatives, accounts, the audit log."""
+    return _page("quan-tri.html")
+
+
+@router.api_route("/mat-khau", methods=["GET", "HEAD"], include_in_schema=False)
+async def set_password_page() -> FileResponse:
+    """Where a one-time set-password link lands (the token is in the fragment)."""
+    return _page("mat-khau.html")
+
+
+@router.api_route("/phien", methods=["GET", "HEAD"], include_in_schema=False)
+async def host_page() -> FileResponse:
+    """The host's sessions: create, schedule, streamer, moderators, offers."""
+    return _page("phien.html")
+
+
+@router.api_route("/dieu-phoi/{sid}", methods=["GET", "HEAD"], include_in_schema=False)
+async def moderator_page(sid: int) -> FileResponse:
+    """The moderator console of one session: chat moderation and the order desk."""
+    return _page("dieu-phoi.html")
+
+
 @router.api_route("/don-hang/{order_id}", methods=["GET", "HEAD"], include_in_schema=False)
 async def order_page(order_id: str) -> FileResponse:
     return _page("order.html")

@@ -10,24 +10,40 @@ from server.schemas.catalogue import (
     LotFiguresPublic,
     OfferCreate,
     OfferPublic,
+    PhotoPublic,
     PinRequest,
     SessionCreate,
     SessionPublic,
     SessionStaff,
+    StreamerBrief,
 )
 from server.schemas.types import PathId
 from server.services import Services
 from shop.accounts import Role, require_role, require_session_control
 from shop.adapters.sql.catalogue import NewOffer
+from shop.adapters.sql.compliance import SqlCompliance
 from shop.catalogue import LiveSession, SessionStatus
-from shop.errors import Forbidden, NotFound
+from shop.errors import Forbidden, NotFound, StreamerIdentityRequired
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 
 
+async def streamer_brief(services: Services, session_id: int) -> StreamerBrief | None:
+    try:
+        record = await SqlCompliance(services.engine).get_streamer(session_id)
+    except NotFound:
+        return None
+    return StreamerBrief(
+        full_name=record.full_name, position=record.position, organisation=record.organisation
+    )
+
+
 async def session_view(services: Services, session: LiveSession) -> SessionPublic:
-    lot_ids = sorted({o.lot_id for o in session.offers})
+    lot_ids = sorted({o.lot_id for o in session.offers} | session.attached_lot_ids)
     figures = await services.catalogue.lot_figures(lot_ids)
+    photos = await services.photos.for_owners(
+        [("offer", o.id) for o in session.offers] + [("lot", i) for i in lot_ids]
+    )
     return SessionPublic(
         id=session.id,
         title=session.title,
@@ -38,7 +54,15 @@ async def session_view(services: Services, session: LiveSession) -> SessionPubli
         ended_at=session.ended_at,
         pinned_offer_id=session.pinned_offer_id,
         max_grams_per_buyer=session.max_grams_per_buyer,
-        offers=[OfferPublic.model_validate(o) for o in session.offers],
+        sale_status=session.sale_status.value,
+        streamer=await streamer_brief(services, session.id),
+        attached_lot_ids=sorted(session.attached_lot_ids),
+        offers=[
+            OfferPublic.model_validate(o).model_copy(
+                update={"photos": [PhotoPublic(**x) for x in photos.get(("offer", o.id), [])]}
+            )
+            for o in session.offers
+        ],
         lots=[
             LotFiguresPublic(
                 id=f.lot_id,
@@ -48,6 +72,7 @@ async def session_view(services: Services, session: LiveSession) -> SessionPubli
                 sold_grams=f.sold_grams,
                 held_grams=f.held_grams,
                 available_grams=f.available_grams,
+                photos=[PhotoPublic(**x) for x in photos.get(("lot", f.lot_id), [])],
             )
             for f in figures
         ],
@@ -58,7 +83,11 @@ async def staff_view(services: Services, session: LiveSession) -> SessionStaff:
     public = await session_view(services, session)
     base = (services.settings.media_url or services.settings.public_url or "").rstrip("/")
     return SessionStaff(
-        **public.model_dump(), stream_key=session.stream_key, whip_url=f"{base}/whip/{session.id}"
+        **public.model_dump(),
+        stream_key=session.stream_key,
+        whip_url=f"{base}/whip/{session.id}",
+        moderator_ids=sorted(session.moderator_ids),
+        banned_words=list(session.banned_words),
     )
 
 
@@ -113,7 +142,11 @@ async def create_offer(
 
 @router.post("/{sid}/start", response_model=SessionPublic)
 async def start_session(sid: PathId, user: CurrentUser, services: ServicesDep) -> object:
-    await controlled_session(services, user, sid)
+    session = await controlled_session(services, user, sid)
+    if session.status is SessionStatus.SCHEDULED and await streamer_brief(services, sid) is None:
+        raise StreamerIdentityRequired(
+            "record who sells on this session (PUT /api/sessions/{sid}/streamer) first"
+        )
     session = await services.catalogue.set_session_status(user.id, sid, SessionStatus.LIVE)
     await services.session_changed(session)
     return await session_view(services, session)

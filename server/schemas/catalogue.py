@@ -21,6 +21,34 @@ class CooperativeCreate(BaseModel):
     bank_account_name: OptionalText(100) = None  # type: ignore[valid-type]
 
 
+class PhotoPublic(BaseModel):
+    """One product photo: WebP files at a few widths (`srcset`-ready)."""
+
+    id: int
+    urls: dict[str, str]  # width (px, as text) -> URL
+
+
+class StreamerBrief(BaseModel):
+    """Who sells on screen, as viewers see it (never the ID number)."""
+
+    full_name: str
+    position: str | None
+    organisation: str | None
+
+
+class CooperativeUpdate(BaseModel):
+    """A partial change by an admin: only the fields sent are changed."""
+
+    model_config = STRICT
+    name: Text(200) | None = None  # type: ignore[valid-type]
+    province: OptionalText(100) = None  # type: ignore[valid-type]
+    ward: OptionalText(100) = None  # type: ignore[valid-type]
+    phone: OptionalText(20) = None  # type: ignore[valid-type]
+    bank_bin: str | None = Field(default=None, pattern=r"^\d{6}$")
+    bank_account: str | None = Field(default=None, pattern=r"^[0-9A-Za-z]{4,19}$")
+    bank_account_name: OptionalText(100) = None  # type: ignore[valid-type]
+
+
 class CooperativePublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
@@ -29,6 +57,10 @@ class CooperativePublic(BaseModel):
     ward: str | None
     phone: str | None
     created_at: datetime
+    # Where bank transfers go (printed in every VietQR code anyway, so not secret).
+    bank_bin: str | None = None
+    bank_account: str | None = None
+    bank_account_name: str | None = None
 
 
 class LotCreate(BaseModel):
@@ -53,6 +85,7 @@ class LotPublic(BaseModel):
     vietgap: bool
     stock_grams: int
     sold_grams: int
+    photos: list[PhotoPublic] = []
 
 
 class LotFiguresPublic(BaseModel):
@@ -63,6 +96,7 @@ class LotFiguresPublic(BaseModel):
     sold_grams: int
     held_grams: int
     available_grams: int
+    photos: list[PhotoPublic] = []
 
 
 class SessionCreate(BaseModel):
@@ -96,6 +130,7 @@ class OfferPublic(BaseModel):
     currency: str
     max_per_order: int
     active: bool
+    photos: list[PhotoPublic] = []
 
 
 class PinRequest(BaseModel):
@@ -113,8 +148,11 @@ class SessionPublic(BaseModel):
     ended_at: datetime | None
     pinned_offer_id: int | None
     max_grams_per_buyer: int | None
+    sale_status: Literal["open", "paused", "closed"]
+    streamer: StreamerBrief | None
     offers: list[OfferPublic]
     lots: list[LotFiguresPublic]
+    attached_lot_ids: list[int]
 
 
 class SessionStaff(SessionPublic):
@@ -122,3 +160,20 @@ class SessionStaff(SessionPublic):
 
     stream_key: str
     whip_url: str
+    moderator_ids: list[int]
+    banned_words: list[str]
+
+
+class LotAttach(BaseModel):
+    model_config = STRICT
+    lot_id: Id
+
+
+class ModeratorAssign(BaseModel):
+    model_config = STRICT
+    user_id: Id
+
+
+class BannedWords(BaseModel):
+    model_config = STRICT
+    words: list[Text(50)] = Field(max_length=200)  # type: ignore[valid-type]

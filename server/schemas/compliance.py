@@ -15,6 +15,7 @@ class StreamerIn(BaseModel):
     # Citizen ID (CCCD, 12 digits), old ID (9) or a passport number.
     id_number: str = Field(pattern=r"^[0-9A-Z]{6,20}$")
     organisation: OptionalText(200) = None  # type: ignore[valid-type]
+    position: OptionalText(100) = None  # type: ignore[valid-type]
     phone: str | None = Field(default=None, min_length=9, max_length=20)
 
 
@@ -23,6 +24,7 @@ class StreamerPublic(BaseModel):
 
     session_id: int
     full_name: str
+    position: str | None
     organisation: str | None
     id_number: str
 

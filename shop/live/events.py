@@ -21,7 +21,8 @@ STOCK_PREFIX = '{"type":"stock"'
 PIN_PREFIX = '{"type":"pin"'
 STATUS_PREFIX = '{"type":"status"'
 
-STREAM_STATUSES = frozenset({"live", "paused", "ended"})
+# paused: the publisher dropped (technical); stopped: the host stopped broadcasting on purpose.
+STREAM_STATUSES = frozenset({"live", "paused", "stopped", "ended"})
 
 
 def encode(event: Mapping[str, Any]) -> str:
@@ -100,6 +101,11 @@ def order(text: str, grams: int) -> Event:
 
 def status(value: str) -> Event:
     return {"type": "status", "status": value}
+
+
+def sale(sale_status: str) -> Event:
+    """The host opened, paused or resumed the sale (`open`, `paused`, `closed`)."""
+    return {"type": "sale", "sale_status": sale_status}
 
 
 def error(code: str, message: str, **extra: Any) -> Event:

@@ -51,7 +51,7 @@ class LiveService:
         self._ticker: deque[tuple[int, str, str, int]] = deque(maxlen=ticker_backlog)
         self._ticker_wake = asyncio.Event()
         self._tasks = TaskSet()
-        self._seen: dict[int, tuple[str, int | None]] = {}  # session -> (status, pinned)
+        self._seen: dict[int, tuple[str, int | None, str]] = {}  # (status, pinned, sale)
         self.ticker_dropped = 0
 
     async def start(self, deliver: Deliver) -> None:
@@ -89,7 +89,13 @@ class LiveService:
         """A staff change (start, end, pin) on this instance: tell every viewer."""
         self.lots.invalidate()
         before = self._seen.get(session.id)
-        self._seen[session.id] = (session.status.value, session.pinned_offer_id)
+        self._seen[session.id] = (
+            session.status.value,
+            session.pinned_offer_id,
+            session.sale_status.value,
+        )
+        if before is not None and before[2] != session.sale_status.value:
+            await self.publish(session.id, events.sale(session.sale_status.value))
         if before is None or before[1] != session.pinned_offer_id:
             await self.publish(session.id, events.pin(session.pinned_offer_id))
         if before is None or before[0] != session.status.value:
@@ -102,6 +108,8 @@ class LiveService:
         """The relay's hook: the stream is `live`, `paused` (publisher gone) or `ended`."""
         if status not in events.STREAM_STATUSES:
             raise InvalidInput(f"unknown stream status {status!r}", field="status")
+        if status == "paused" and await self.hub.stream_status(session_id) == "stopped":
+            return  # the host stopped on purpose; the publisher leaving is not a dropout
         await self.hub.set_stream_status(session_id, status)
         await self.publish(session_id, events.status(status))
 

@@ -46,6 +46,14 @@ def set_up_sale(url: str, boxes: int, pack_grams: int = 5000) -> Sale:
         headers=coop,
     ).json()
     session = httpx.post(f"{url}/api/sessions", json={"title": "Phiên đua"}, headers=host).json()
+    httpx.post(
+        f"{url}/api/sessions/{session['id']}/lots", json={"lot_id": lot["id"]}, headers=coop
+    ).raise_for_status()
+    httpx.put(
+        f"{url}/api/sessions/{session['id']}/streamer",
+        json={"full_name": "Nguyễn Văn A", "id_number": "001099012345"},
+        headers=host,
+    ).raise_for_status()
     offer = httpx.post(
         f"{url}/api/sessions/{session['id']}/offers",
         json={

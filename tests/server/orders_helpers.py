@@ -28,6 +28,31 @@ def key() -> dict[str, str]:
     return {"Idempotency-Key": str(uuid.uuid4())}
 
 
+async def ready_to_sell(
+    api: Api, sid: int, lot_id: int, attach_as: str = "coop", host: str = "host"
+) -> None:
+    """What a session needs before offers and `start`: the lot attached, a streamer recorded."""
+    r = await api.client.post(
+        f"/api/sessions/{sid}/lots", json={"lot_id": lot_id}, headers=api.auth(attach_as)
+    )
+    assert r.status_code == 201, r.text
+    r = await api.client.put(
+        f"/api/sessions/{sid}/streamer",
+        json={"full_name": "Nguyễn Văn A", "id_number": "001099012345", "position": "Giám đốc"},
+        headers=api.auth(host),
+    )
+    assert r.status_code == 200, r.text
+
+
+async def assign_moderator(api: Api, sid: int, email: str) -> None:
+    users = (await api.client.get("/api/users", headers=api.auth("admin"))).json()
+    user_id = next(u["id"] for u in users if u["email"] == email)
+    r = await api.client.post(
+        f"/api/sessions/{sid}/moderators", json={"user_id": user_id}, headers=api.auth("host")
+    )
+    assert r.status_code == 201, r.text
+
+
 async def live_session(
     api: Api, stock_grams: int = 5_000_000, max_grams_per_buyer: int | None = None
 ) -> dict:
@@ -44,6 +69,8 @@ async def live_session(
         body["max_grams_per_buyer"] = max_grams_per_buyer
     session = (await api.client.post("/api/sessions", json=body, headers=api.auth("host"))).json()
     sid = session["id"]
+    await ready_to_sell(api, sid, lot_id)
+    await assign_moderator(api, sid, "mod@t.vn")  # the `moderator` role moderates this sale
     offers = {}
     for code, pack, price in [
         ("VL2", 2000, 110_000),

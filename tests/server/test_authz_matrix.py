@@ -2,7 +2,8 @@
 
 - no token (or a bad one) -> 401 on every staff route;
 - a role that may not use a route -> 403, including object-level refusals: host2 on host's
-  session, coop2 on coop's cooperative (roles: tests/conftest.py `api`);
+  session, coop2 on coop's cooperative, moderator2 (assigned to no session) on the session
+  `moderator` is assigned to (roles: tests/conftest.py `api`);
 - admins (who may do everything) are never refused;
 - the session's stream key appears in no public GET response.
 
@@ -12,6 +13,7 @@ The staff routes are enumerated from the app itself, and a route missing from RU
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,10 +28,12 @@ from tests.server.orders_helpers import key, live_session, order_body
 
 # Who may use what. `forbidden`: roles that must get 403 (the object is always host's
 # session / coop's cooperative / an order of that session and cooperative).
-SESSION_CONTROL = frozenset({"host2", "coop", "coop2", "moderator"})  # host + admin only
-SESSION_MODERATION = frozenset({"host2", "coop", "coop2"})  # + moderators
-OWN_COOPERATIVE = frozenset({"host", "host2", "coop2", "moderator"})  # coop + admin only
-ORDER_STAFF = frozenset({"host2", "coop2"})  # the order's host/coop, moderators, admins
+SESSION_CONTROL = frozenset({"host2", "coop", "coop2", "moderator", "moderator2"})
+SESSION_MODERATION = frozenset({"host2", "coop", "coop2", "moderator2"})  # + assigned mods
+OWN_COOPERATIVE = frozenset({"host", "host2", "coop2", "moderator", "moderator2"})
+ORDER_STAFF = frozenset({"host2", "coop2", "moderator2"})  # host/coop, assigned mods, admins
+NOT_ADMIN = frozenset({"host", "host2", "coop", "coop2", "moderator", "moderator2"})
+LOT_OWNER = frozenset({"host", "host2", "coop2", "moderator", "moderator2"})  # coop + admin
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,70 @@ RULES: dict[tuple[str, str], Rule] = {
         frozenset({"host", "host2", "coop", "coop2"}),
         lambda w: {"resolution": "Đã gọi lại cho khách"},
     ),
+    # -- sessions: lots, moderators, sale control, banned words (operate) ---------------
+    ("POST", "/api/sessions/{sid}/lots"): Rule(
+        "/api/sessions/{sid}/lots", LOT_OWNER, lambda w: {"lot_id": w.ids["lot_id"]}
+    ),
+    ("DELETE", "/api/sessions/{sid}/lots/{lot_id}"): Rule(
+        "/api/sessions/{sid}/lots/{lot_id}", LOT_OWNER
+    ),
+    ("POST", "/api/sessions/{sid}/moderators"): Rule(
+        "/api/sessions/{sid}/moderators",
+        SESSION_CONTROL,
+        lambda w: {"user_id": w.ids["moderator_id"]},
+    ),
+    ("DELETE", "/api/sessions/{sid}/moderators/{user_id}"): Rule(
+        "/api/sessions/{sid}/moderators/{moderator_id}", SESSION_CONTROL
+    ),
+    ("POST", "/api/sessions/{sid}/sale/pause"): Rule(
+        "/api/sessions/{sid}/sale/pause", SESSION_CONTROL
+    ),
+    ("POST", "/api/sessions/{sid}/sale/resume"): Rule(
+        "/api/sessions/{sid}/sale/resume", SESSION_CONTROL
+    ),
+    ("POST", "/api/sessions/{sid}/broadcast/stop"): Rule(
+        "/api/sessions/{sid}/broadcast/stop", SESSION_CONTROL
+    ),
+    ("PUT", "/api/sessions/{sid}/banned-words"): Rule(
+        "/api/sessions/{sid}/banned-words", SESSION_MODERATION, lambda w: {"words": ["lừa đảo"]}
+    ),
+    ("GET", "/api/sessions/{sid}/banned-words"): Rule(
+        "/api/sessions/{sid}/banned-words", SESSION_MODERATION
+    ),
+    ("GET", "/api/staff/sessions"): Rule("/api/staff/sessions", frozenset({"coop", "coop2"})),
+    # -- the order desk ------------------------------------------------------------------
+    ("GET", "/api/sessions/{sid}/desk"): Rule("/api/sessions/{sid}/desk", SESSION_MODERATION),
+    **{
+        ("POST", f"/api/sessions/{{sid}}/desk/{{intent_id}}/{verb}"): Rule(
+            f"/api/sessions/{{sid}}/desk/no-such-intent/{verb}", SESSION_MODERATION
+        )
+        for verb in ("claim", "release", "dismiss")
+    },
+    ("POST", "/api/sessions/{sid}/desk/{intent_id}/order"): Rule(
+        "/api/sessions/{sid}/desk/no-such-intent/order",
+        SESSION_MODERATION,
+        lambda w: {"buyer": order_body(1)["buyer"]},
+    ),
+    # -- photos --------------------------------------------------------------------------
+    ("POST", "/api/lots/{lot_id}/photos"): Rule("/api/lots/{lot_id}/photos", OWN_COOPERATIVE),
+    ("POST", "/api/offers/{offer_id}/photos"): Rule(
+        "/api/offers/{offer_id}/photos", SESSION_CONTROL
+    ),
+    ("DELETE", "/api/photos/{photo_id}"): Rule("/api/photos/{photo_id}", OWN_COOPERATIVE),
+    # -- staff console -------------------------------------------------------------------
+    ("GET", "/api/users"): Rule(
+        "/api/users", frozenset({"coop", "coop2", "moderator", "moderator2"})
+    ),
+    ("POST", "/api/users"): Rule(
+        "/api/users", NOT_ADMIN, lambda w: {"email": "new@t.vn", "role": "moderator"}
+    ),
+    ("POST", "/api/users/{user_id}/disable"): Rule("/api/users/{extra_id}/disable", NOT_ADMIN),
+    ("POST", "/api/users/{user_id}/enable"): Rule("/api/users/{extra_id}/enable", NOT_ADMIN),
+    ("POST", "/api/users/{user_id}/reset"): Rule("/api/users/{extra_id}/reset", NOT_ADMIN),
+    ("GET", "/api/audit"): Rule("/api/audit", NOT_ADMIN),
+    ("PATCH", "/api/cooperatives/{cid}"): Rule(
+        "/api/cooperatives/{cid}", NOT_ADMIN, lambda w: {"phone": "0204388000"}
+    ),
 }
 
 # Staff routes the matrix must find at the very least (the public contract's and more).
@@ -132,11 +200,22 @@ KNOWN = {
     ("POST", "/api/sessions/{sid}/chat/{message_id}/delete"),
     ("POST", "/api/sessions/{sid}/mute"),
     ("POST", "/api/sessions/{sid}/ban"),
+    ("POST", "/api/sessions/{sid}/lots"),
+    ("POST", "/api/sessions/{sid}/moderators"),
+    ("POST", "/api/sessions/{sid}/sale/pause"),
+    ("POST", "/api/sessions/{sid}/sale/resume"),
+    ("GET", "/api/sessions/{sid}/desk"),
+    ("GET", "/api/sessions/{sid}/intents"),
+    ("GET", "/api/sessions/{sid}/orders"),
 }
 
 # Run last (so that, if one were wrongly allowed, the other routes still meet a live
 # session and an open order); the positive run gives them to admin only.
-LAST = [("POST", "/api/orders/{order_id}/cancel"), ("POST", "/api/sessions/{sid}/end")]
+LAST = [
+    ("DELETE", "/api/sessions/{sid}/moderators/{user_id}"),
+    ("POST", "/api/orders/{order_id}/cancel"),
+    ("POST", "/api/sessions/{sid}/end"),
+]
 
 
 def ordered() -> list[tuple[str, str]]:
@@ -175,7 +254,16 @@ def fill(path: str, world: World) -> str:
     return path.format(**world.ids)
 
 
+def tiny_png() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 30, 60)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
 async def make_world(api: Api) -> World:
+    admin, host = api.auth("admin"), api.auth("host")
     sale = await live_session(api)
     sid = sale["sid"]
     r = await api.client.post(
@@ -184,6 +272,23 @@ async def make_world(api: Api) -> World:
     assert r.status_code == 201, r.text
     staff = await api.client.get(f"/api/sessions/{sid}/staff", headers=api.auth("host"))
     assert staff.status_code == 200, staff.text
+    users = {
+        u["email"]: u["id"] for u in (await api.client.get("/api/users", headers=admin)).json()
+    }
+    assign = await api.client.post(
+        f"/api/sessions/{sid}/moderators", json={"user_id": users["mod@t.vn"]}, headers=host
+    )
+    assert assign.status_code == 201, assign.text
+    extra = await api.client.post(
+        "/api/users", json={"email": "extra@t.vn", "role": "host"}, headers=admin
+    )
+    assert extra.status_code == 201, extra.text
+    photo = await api.client.post(
+        f"/api/lots/{sale['lot_id']}/photos",
+        content=tiny_png(),
+        headers={**api.auth("coop"), "Content-Type": "image/png"},
+    )
+    assert photo.status_code == 201, photo.text
     return World(
         ids={
             "sid": sid,
@@ -193,6 +298,9 @@ async def make_world(api: Api) -> World:
             "order_id": r.json()["id"],
             "complaint_id": 1,
             "message_id": "no-such-line",
+            "moderator_id": users["mod@t.vn"],
+            "extra_id": extra.json()["id"],
+            "photo_id": photo.json()["id"],
         },
         stream_key=staff.json()["stream_key"],
     )
@@ -232,7 +340,7 @@ async def test_every_staff_route_refuses_no_token_and_bad_token(api: Api) -> Non
     assert not wrong, "\n".join(wrong)
 
 
-@pytest.mark.parametrize("role", ["host", "host2", "coop", "coop2", "moderator"])
+@pytest.mark.parametrize("role", ["host", "host2", "coop", "coop2", "moderator", "moderator2"])
 async def test_role_matrix(api: Api, role: str) -> None:
     """Each route a role may not use answers 403 (before doing anything)."""
     world = await make_world(api)
@@ -316,9 +424,33 @@ async def test_object_level_host2_and_coop2(api: Api) -> None:
     me2 = (await c.get("/api/auth/me", headers=coop2)).json()
     own = await c.get(f"/api/cooperatives/{me2['cooperative_id']}/orders.csv", headers=coop2)
     assert own.status_code == 200
-    # Moderators and staff confirm COD orders (PRODUCT.md).
-    ok = await c.post(f"/api/orders/{order_id}/confirm", headers=api.auth("moderator"))
+    # A moderator not assigned to this session: no orders, chat, intents or desk here.
+    mod2 = api.auth("moderator2")
+    for r in [
+        await c.get(f"/api/sessions/{sid}/orders", headers=mod2),
+        await c.post(f"/api/orders/{order_id}/confirm", headers=mod2),
+        await c.post(f"/api/orders/{order_id}/cancel", headers=mod2),
+        await c.post(f"/api/sessions/{sid}/mute", json={"name": "Khách"}, headers=mod2),
+        await c.post(f"/api/sessions/{sid}/chat/abc/delete", headers=mod2),
+        await c.get(f"/api/sessions/{sid}/intents", headers=mod2),
+        await c.get(f"/api/sessions/{sid}/desk", headers=mod2),
+        await c.put(f"/api/sessions/{sid}/banned-words", json={"words": []}, headers=mod2),
+    ]:
+        assert r.status_code == 403, (r.request.method, r.request.url.path, r.text)
+    assert (await c.get("/api/staff/sessions", headers=mod2)).json() == []
+    # The assigned moderator confirms COD orders (PRODUCT.md) and reads the orders.
+    mod = api.auth("moderator")
+    orders = await c.get(f"/api/sessions/{sid}/orders", headers=mod)
+    assert orders.status_code == 200 and orders.json()[0]["buyer"]["phone"] == "0912345678"
+    ok = await c.post(f"/api/orders/{order_id}/confirm", headers=mod)
     assert ok.status_code == 200, ok.text
+    # Unassigned again: refused again.
+    r = await c.delete(
+        f"/api/sessions/{sid}/moderators/{world.ids['moderator_id']}", headers=api.auth("host")
+    )
+    assert r.status_code == 200 and r.json()["moderator_ids"] == []
+    r = await c.post(f"/api/orders/{order_id}/cancel", headers=mod)
+    assert r.status_code == 403
 
 
 async def test_stream_key_in_no_public_get(api: Api) -> None:

@@ -23,11 +23,23 @@ async def make_lot(api: Api, stock: int = 60_000_000) -> int:
     return r.json()["id"]
 
 
-async def make_session(api: Api, role: str = "host") -> dict:
+async def make_session(api: Api, role: str = "host", lot_id: int | None = None) -> dict:
+    """A scheduled session with its streamer recorded, and `lot_id` attached if given."""
     r = await api.client.post(
         "/api/sessions", json={"title": "Phiên vải thiều"}, headers=api.auth(role)
     )
     assert r.status_code == 201, r.text
+    sid = r.json()["id"]
+    streamer = {"full_name": "Nguyễn Văn A", "id_number": "001099012345"}
+    put = await api.client.put(
+        f"/api/sessions/{sid}/streamer", json=streamer, headers=api.auth(role)
+    )
+    assert put.status_code == 200, put.text
+    if lot_id is not None:
+        attach = await api.client.post(
+            f"/api/sessions/{sid}/lots", json={"lot_id": lot_id}, headers=api.auth("coop")
+        )
+        assert attach.status_code == 201, attach.text
     return r.json()
 
 
@@ -42,7 +54,7 @@ def assert_error(r, status: int, code: str | None = None) -> None:
 async def test_session_lifecycle_and_public_view(api: Api) -> None:
     """A host creates a session with offers, starts it, pins an offer; the public sees it."""
     lot_id = await make_lot(api)
-    session = await make_session(api)
+    session = await make_session(api, lot_id=lot_id)
     assert session["status"] == "scheduled" and session["stream_key"]
     sid = session["id"]
     offers = []
@@ -78,8 +90,15 @@ async def test_session_lifecycle_and_public_view(api: Api) -> None:
             "sold_grams": 0,
             "held_grams": 0,
             "available_grams": 60_000_000,
+            "photos": [],
         }
     ]
+    assert public["sale_status"] == "open" and public["attached_lot_ids"] == [lot_id]
+    assert public["streamer"] == {
+        "full_name": "Nguyễn Văn A",
+        "position": None,
+        "organisation": None,
+    }
     listed = (await api.client.get("/api/sessions")).json()
     assert [s["id"] for s in listed] == [sid] and "stream_key" not in listed[0]
     r = await api.client.post(f"/api/sessions/{sid}/end", headers=api.auth("host"))
@@ -201,8 +220,8 @@ async def test_bad_bodies_elsewhere_are_422_never_500(api: Api) -> None:
     assert_error(r, 422)
     r = await api.client.post("/api/sessions", json=[1, 2], headers=api.auth("host"))
     assert_error(r, 422)
-    session = await make_session(api)
     lot_id = await make_lot(api)
+    session = await make_session(api, lot_id=lot_id)
     for bad in [
         {"lot_id": lot_id, "title": "x", "pack_grams": 5000, "price": -1},
         {"lot_id": lot_id, "title": "x", "pack_grams": 5000, "price": 1.5},

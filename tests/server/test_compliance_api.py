@@ -32,6 +32,7 @@ async def test_host_records_the_streamer_and_viewers_see_it_masked(api: Api) -> 
     assert public == {
         "session_id": sid,
         "full_name": "Nguyễn Văn An",
+        "position": None,
         "organisation": "HTX Thử nghiệm",
         "id_number": "•••••••••234",
     }

@@ -103,6 +103,12 @@ def test_queued_sink_serves_the_room_under_another_asgi_server(tmp_path: Path) -
             headers=coop,
         ).json()
         sid = client.post("/api/sessions", json={"title": "Phiên"}, headers=host).json()["id"]
+        client.post(f"/api/sessions/{sid}/lots", json={"lot_id": lot["id"]}, headers=coop)
+        client.put(
+            f"/api/sessions/{sid}/streamer",
+            json={"full_name": "Nguyễn Văn A", "id_number": "001099012345"},
+            headers=host,
+        ).raise_for_status()
         offer = client.post(
             f"/api/sessions/{sid}/offers",
             json={"lot_id": lot["id"], "title": "Thùng 5 kg", "pack_grams": 5000, "price": 250_000},

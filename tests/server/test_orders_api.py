@@ -286,16 +286,16 @@ async def test_cooperative_csv_export(api: Api) -> None:
     )
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(r.text.lstrip("\ufeff"))))
-    assert rows[0][0] == "order_id" and len(rows) == 2
+    assert rows[0][0] == "Mã đơn" and len(rows) == 2
     record = dict(zip(rows[0], rows[1], strict=True))
-    assert (record["quantity"], record["grams"], record["total_vnd"], record["status"]) == (
+    assert (record["Số lượng"], record["Khối lượng (kg)"], record["Thành tiền (₫)"]) == (
         "2",
-        "10000",
+        "10",
         "500000",
-        "placed",
     )
-    assert record["buyer_name"].startswith("'=")
-    assert record["buyer_phone"] == "0912345678" and record["province"]
+    assert record["Trạng thái"] == "Chờ xác nhận"
+    assert record["Người nhận"].startswith("'=")
+    assert record["Số điện thoại"] == '="0912345678"' and record["Tỉnh/Thành phố"]
     denied = await api.client.get(
         f"/api/cooperatives/{s['coop_id']}/orders.csv", headers=api.auth("coop2")
     )

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from tests.conftest import Api
-from tests.server.orders_helpers import assert_invariant, key, live_session, order_body
+from tests.server.orders_helpers import (
+    assert_invariant,
+    key,
+    live_session,
+    order_body,
+    ready_to_sell,
+)
 from tests.vietqr_reader import crc_ok, decode_qr, transfer
 
 
@@ -112,6 +118,7 @@ async def test_bank_transfer_needs_a_cooperative_account(api: Api) -> None:
     sid = (
         await api.client.post("/api/sessions", json={"title": "Nhãn"}, headers=api.auth("host"))
     ).json()["id"]
+    await ready_to_sell(api, sid, lot.json()["id"], attach_as="admin")
     offer = await api.client.post(
         f"/api/sessions/{sid}/offers",
         json={"lot_id": lot.json()["id"], "title": "Thùng 5 kg", "pack_grams": 5000,

@@ -6,6 +6,8 @@ import { applyI18n, initLangSwitch, t } from "./i18n.js";
 import { soldChart } from "./chart.js";
 import { statusLabel } from "./order-view.js";
 import { initLogout, signedIn } from "./staff.js";
+import "./strings-staff.js";
+import { uploadPhoto } from "./photos.js";
 
 // Taken and not cancelled, expired, refunded or returned: the ledger's "sold" (docs/transparency.md).
 const SOLD = new Set(["pending_payment", "placed", "confirmed", "paid", "shipped", "delivered"]);
@@ -33,7 +35,12 @@ function renderLots() {
       h(
         "tr",
         {},
-        h("td", { dataset: { label: t("product") }, text: `${l.product}${l.grade ? ` (${l.grade})` : ""}` }),
+        h(
+          "td",
+          { dataset: { label: t("product") } },
+          l.photos && l.photos.length ? h("img", { class: "thumb", attrs: { src: l.photos[0].urls[Object.keys(l.photos[0].urls)[0]], alt: "" } }) : null,
+          h("span", { text: `${l.product}${l.grade ? ` (${l.grade})` : ""}${l.vietgap ? " · VietGAP" : ""}` }),
+        ),
         h("td", { dataset: { label: t("stock") }, class: "num", text: weight(l.stock_grams) }),
         h("td", { dataset: { label: t("sold") }, class: "num", text: weight(l.sold_grams) }),
         h("td", { dataset: { label: t("remaining") }, class: "num", text: weight(l.stock_grams - l.sold_grams) }),
@@ -100,14 +107,15 @@ async function act(order, action, button) {
 
 function renderOrders() {
   const onlyTodo = $("#only-todo").checked;
-  const rows = [...state.orders].reverse().filter((o) => !onlyTodo || actionsFor(o).some(([a]) => a === "confirm"));
+  const rows = [...(state.found || state.orders)].reverse().filter((o) => !onlyTodo || actionsFor(o).some(([a]) => a === "confirm"));
   fill(
     $("#orders"),
     rows.length
       ? rows.map((o) =>
           h(
             "tr",
-            { dataset: { id: o.id } },
+            { dataset: { id: o.id, code: o.code } },
+            h("td", { dataset: { label: t("code") } }, h("strong", { class: "order-code", text: o.code })),
             h("td", { dataset: { label: t("time") }, text: dateTime(o.created_at) }),
             h(
               "td",
@@ -138,7 +146,7 @@ function renderOrders() {
             ),
           ),
         )
-      : h("tr", {}, h("td", { colSpan: 7, class: "muted", text: t("no_orders_yet") })),
+      : h("tr", {}, h("td", { colSpan: 8, class: "muted", text: t("no_orders_yet") })),
   );
 }
 
@@ -164,6 +172,62 @@ async function exportCsv() {
   }
 }
 
+async function search() {
+  const q = $("#order-search").value.trim();
+  state.found = q
+    ? await api(`/api/cooperatives/${state.cid}/orders?q=${encodeURIComponent(q)}`, { auth: true })
+    : null;
+  renderOrders();
+}
+
+async function renderAttach() {
+  const open = (await api("/api/sessions")).filter((s) => s.status !== "ended");
+  fill($("#attach-lot"), state.lots.map((l) => h("option", { value: String(l.id), text: l.product })));
+  fill($("#attach-session"), open.map((s) => h("option", { value: String(s.id), text: s.title })));
+}
+
+function wireForms() {
+  $("#lot-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const note = $("#lot-error");
+    say(note, "");
+    const body = {
+      cooperative_id: state.cid,
+      product: $("#l-product").value.trim(),
+      grade: $("#l-grade").value.trim() || null,
+      origin: $("#l-origin").value.trim() || null,
+      harvest_date: $("#l-harvest").value || null,
+      vietgap: $("#l-vietgap").checked,
+      stock_grams: Math.round(Number($("#l-stock").value) * Number($("#l-unit").value)),
+    };
+    try {
+      const lot = await api("/api/lots", { method: "POST", body, auth: true });
+      const file = $("#l-photo").files[0];
+      if (file) await uploadPhoto(`/api/lots/${lot.id}/photos`, file);
+      ev.target.reset();
+      await load();
+    } catch (err) {
+      say(note, t("err_generic", { code: err.code }), "error");
+    }
+  });
+  $("#attach-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const sid = Number($("#attach-session").value);
+    try {
+      await api(`/api/sessions/${sid}/lots`, { method: "POST", body: { lot_id: Number($("#attach-lot").value) }, auth: true });
+      say($("#attach-note"), t("saved"), "ok");
+      await load();
+    } catch (err) {
+      say($("#attach-note"), t("err_generic", { code: err.code }), "error");
+    }
+  });
+  let typing = null;
+  $("#order-search").addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => search().catch(() => {}), 250);
+  });
+}
+
 async function load() {
   clearTimeout(timer);
   if (!state.cid) return;
@@ -179,7 +243,9 @@ async function load() {
     renderLots();
     renderSessions();
     renderChart();
-    renderOrders();
+    if ($("#order-search").value.trim()) await search();
+    else renderOrders();
+    await renderAttach();
     $("#updated").textContent = t("updated_at", { time: dateTime(new Date()) });
     say($("#page-error"), "");
   } catch (err) {
@@ -202,6 +268,7 @@ async function main() {
     return;
   }
   $("#export").addEventListener("click", exportCsv);
+  wireForms();
   $("#only-todo").addEventListener("change", renderOrders);
   $("#refresh").addEventListener("click", load);
   let resized = null;

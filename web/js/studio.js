@@ -2,6 +2,7 @@
 import { ApiError, api, clientConfig, getToken, pathId } from "./api.js";
 import { $, fill, h, say } from "./dom.js";
 import { clock, count, vnd, weight } from "./format.js";
+import "./strings-staff.js";
 import { applyI18n, initLangSwitch, t } from "./i18n.js";
 import { LiveChannel } from "./live.js";
 import { publish } from "./media.js";
@@ -21,7 +22,6 @@ const state = {
 };
 let channel = null;
 let ordersTimer = null;
-let confirmEndUntil = 0;
 
 // ---- camera ------------------------------------------------------------------------------
 function mediaSupported() {
@@ -108,6 +108,7 @@ function setPhase(phase) {
   el.textContent = t(stateKey);
   el.dataset.state = phase;
   $("#on-air").hidden = phase !== "live";
+  $("#stop-broadcast").hidden = phase !== "live";
 }
 
 async function goLive() {
@@ -125,7 +126,8 @@ async function goLive() {
   try {
     // onState can fire before publish() returns: it reads the connection through `attempt`.
     const attempt = { pub: null };
-    const pub = await publish(state.staff.whip_url, state.stream, state.staff.stream_key, {
+    const whip = state.takeover ? `${state.staff.whip_url}?takeover=1` : state.staff.whip_url;
+    const pub = await publish(whip, state.stream, state.staff.stream_key, {
       iceServers: state.config.ice_servers,
       onState: (s) => {
         if (!attempt.pub || state.pub !== attempt.pub) return;
@@ -141,6 +143,14 @@ async function goLive() {
     state.pub = pub;
     if (pub.pc.connectionState === "connected") setPhase("live");
   } catch (err) {
+    if (err instanceof ApiError && err.status === 409) {
+      // Another device publishes this session: only the host, here, may take over.
+      state.wantLive = false;
+      $("#takeover-box").hidden = false;
+      setPhase(state.stream ? "preview" : "idle");
+      return;
+    }
+    state.takeover = false;
     const key = err instanceof ApiError && err.status === 401 ? "whip_key_refused" : "whip_failed";
     say($("#cam-note"), t(key), "error");
     if (state.wantLive && !(err instanceof ApiError && err.status === 401)) retryLive();
@@ -176,11 +186,7 @@ function renderSession() {
   const status = $("#sale-status");
   status.textContent = t(`salestate_${s.status}`);
   status.dataset.status = s.status;
-  const toggle = $("#sale-toggle");
-  toggle.hidden = s.status === "ended";
-  toggle.textContent = s.status === "live" ? t("close_sale") : t("open_sale");
-  toggle.classList.toggle("btn-warn", s.status === "live");
-  toggle.classList.toggle("btn-primary-soft", s.status !== "live");
+  renderSaleControl(s);
   $("#viewer-link").href = `/live/${sid}`;
   $("#obs-url").textContent = new URL(s.whip_url, location.href).href;
   $("#obs-key").textContent = s.stream_key;
@@ -188,26 +194,59 @@ function renderSession() {
   renderLots();
 }
 
-async function toggleSale() {
-  const s = state.staff;
-  const toggle = $("#sale-toggle");
-  if (s.status === "live" && Date.now() > confirmEndUntil) {
-    // Closing the sale stops all ordering: ask for a second tap.
-    confirmEndUntil = Date.now() + 4000;
-    toggle.textContent = t("close_sale_confirm");
-    setTimeout(() => {
-      if (Date.now() >= confirmEndUntil) renderSession();
-    }, 4100);
-    return;
-  }
-  confirmEndUntil = 0;
-  const action = s.status === "live" ? "end" : "start";
+function renderSaleControl(s) {
+  // status: scheduled | live | ended; sale_status: open | paused | closed.
+  const sale = s.status === "live" ? s.sale_status : s.status === "ended" ? "closed" : null;
+  $("#sale-status").textContent = sale ? t(`sale_${sale}`) : t(`salestate_${s.status}`);
+  $("#sale-status").dataset.status = sale || s.status;
+  $("#sale-open").hidden = s.status !== "scheduled";
+  $("#sale-pause").hidden = !(s.status === "live" && s.sale_status === "open");
+  $("#sale-resume").hidden = !(s.status === "live" && s.sale_status === "paused");
+  $("#sale-end").hidden = s.status === "ended";
+  $("#mod-link").href = `/dieu-phoi/${sid}`;
+  $("#setup-link").href = `/phien?sid=${sid}`;
+}
+
+async function saleAction(action) {
+  say($("#sale-note"), "");
   try {
     await api(`/api/sessions/${sid}/${action}`, { method: "POST", auth: true });
     await reload();
   } catch (err) {
-    say($("#sale-note"), t("err_generic", { code: err.code }), "error");
+    const key = err.code === "streamer_identity_required" ? "streamer_first" : "err_generic";
+    say($("#sale-note"), t(key, { code: err.code }), "error");
   }
+}
+
+function wireSaleControl() {
+  const dialog = $("#end-dialog");
+  $("#sale-open").addEventListener("click", () => saleAction("start"));
+  $("#sale-pause").addEventListener("click", () => saleAction("sale/pause"));
+  $("#sale-resume").addEventListener("click", () => saleAction("sale/resume"));
+  // Ending is for good: say so, and make the safe choice the default one.
+  $("#sale-end").addEventListener("click", () => {
+    dialog.showModal();
+    $("#end-cancel").focus();
+  });
+  $("#end-cancel").addEventListener("click", () => dialog.close());
+  $("#end-confirm").addEventListener("click", async () => {
+    dialog.close();
+    await saleAction("end");
+  });
+  $("#stop-broadcast").addEventListener("click", async () => {
+    // Tell viewers it is on purpose first; the relay's "publisher gone" then changes nothing.
+    try {
+      await api(`/api/sessions/${sid}/broadcast/stop`, { method: "POST", auth: true });
+    } catch {
+      // Not live (or offline): stopping the camera is still what the host asked for.
+    }
+    stopLive();
+  });
+  $("#takeover").addEventListener("click", () => {
+    state.takeover = true;
+    $("#takeover-box").hidden = true;
+    goLive();
+  });
 }
 
 function renderOffers() {
@@ -411,8 +450,12 @@ function onEvent(ev) {
     case "order":
       scheduleRefresh();
       break;
+    case "sale":
+      scheduleRefresh();
+      break;
     case "status":
-      $("#stream-status").textContent = ev.status === "paused" ? t("tech_pause") : "";
+      $("#stream-status").textContent =
+        ev.status === "paused" ? t("tech_pause") : ev.status === "stopped" ? t("stop_broadcast_note") : "";
       scheduleRefresh();
       break;
     default:
@@ -451,7 +494,7 @@ async function main() {
   $("#go").addEventListener("click", () => (state.phase === "live" || state.phase === "retrying" ? stopLive() : goLive()));
   $("#camera").addEventListener("change", () => startPreview().catch(cameraError));
   $("#microphone").addEventListener("change", () => startPreview().catch(cameraError));
-  $("#sale-toggle").addEventListener("click", toggleSale);
+  wireSaleControl();
   $("#show-key").addEventListener("click", () => {
     $("#obs-key").hidden = !$("#obs-key").hidden;
   });

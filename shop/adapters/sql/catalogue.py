@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shop.adapters.sql import audit, rows
 from shop.adapters.sql.tables import (
@@ -19,6 +19,8 @@ from shop.adapters.sql.tables import (
     lots,
     offers,
     orders,
+    session_lots,
+    session_moderators,
     utcnow,
 )
 from shop.catalogue import (
@@ -30,7 +32,7 @@ from shop.catalogue import (
     Offer,
     SessionStatus,
 )
-from shop.errors import Conflict, InvalidTransition, NotFound
+from shop.errors import Conflict, InvalidTransition, LotNotAttached, NotFound
 from shop.order_status import HELD_STATUSES
 
 
@@ -71,6 +73,26 @@ class SqlCatalogue:
             coop = rows.cooperative(result.one())
             await audit.record(conn, actor_id, "cooperative.create", "cooperative", coop.id)
         return coop
+
+    async def update_cooperative(
+        self, actor_id: int | None, cooperative_id: int, values: dict[str, Any]
+    ) -> Cooperative:
+        if values:
+            async with self._engine.begin() as conn:
+                result = await conn.execute(
+                    update(cooperatives).where(cooperatives.c.id == cooperative_id).values(**values)
+                )
+                if result.rowcount == 0:
+                    raise NotFound(f"no cooperative {cooperative_id}")
+                await audit.record(
+                    conn,
+                    actor_id,
+                    "cooperative.update",
+                    "cooperative",
+                    cooperative_id,
+                    {"fields": sorted(values)},
+                )
+        return await self.get_cooperative(cooperative_id)
 
     async def get_cooperative(self, cooperative_id: int) -> Cooperative:
         async with self._engine.connect() as conn:
@@ -215,7 +237,14 @@ class SqlCatalogue:
             offer_rows = await conn.execute(
                 select(offers).where(offers.c.session_id == session_id).order_by(offers.c.id)
             )
-            return rows.live_session(row, tuple(rows.offer(o) for o in offer_rows))
+            found = tuple(rows.offer(o) for o in offer_rows)
+            attached, moderators = await _session_staff(conn, [session_id])
+            return rows.live_session(
+                row,
+                found,
+                attached.get(session_id, frozenset()),
+                moderators.get(session_id, frozenset()),
+            )
 
     async def list_sessions(self, status: SessionStatus | None = None) -> list[LiveSession]:
         query = select(live_sessions).order_by(live_sessions.c.id.desc())
@@ -230,7 +259,14 @@ class SqlCatalogue:
                     select(offers).where(offers.c.session_id.in_(ids)).order_by(offers.c.id)
                 ):
                     by_session[o.session_id].append(rows.offer(o))
-        return [rows.live_session(r, tuple(by_session[r.id])) for r in session_rows]
+            attached, moderators = await _session_staff(conn, ids)
+        empty: frozenset[int] = frozenset()
+        return [
+            rows.live_session(
+                r, tuple(by_session[r.id]), attached.get(r.id, empty), moderators.get(r.id, empty)
+            )
+            for r in session_rows
+        ]
 
     async def session_id_for_stream_key(self, stream_key: str) -> int | None:
         async with self._engine.connect() as conn:
@@ -298,6 +334,10 @@ class SqlCatalogue:
         if session.status is SessionStatus.ENDED:
             raise Conflict("this live session has ended")
         lot = await self.get_lot(new.lot_id)
+        if lot.id not in session.attached_lot_ids:
+            raise LotNotAttached(
+                f"lot {lot.id} is not attached to this session: its cooperative attaches it first"
+            )
         code = new.code or _default_code(lot.product, new.pack_grams, session.offers)
         async with self._engine.begin() as conn:
             try:
@@ -329,6 +369,31 @@ class SqlCatalogue:
         if row is None:
             raise NotFound(f"no offer {offer_id}")
         return rows.offer(row)
+
+
+async def _session_staff(
+    conn: AsyncConnection, ids: Sequence[int]
+) -> tuple[dict[int, frozenset[int]], dict[int, frozenset[int]]]:
+    """Per session: the lots attached (not detached) and the moderators assigned."""
+    attached: dict[int, set[int]] = {}
+    moderators: dict[int, set[int]] = {}
+    if ids:
+        for sid, lot_id in await conn.execute(
+            select(session_lots.c.session_id, session_lots.c.lot_id).where(
+                session_lots.c.session_id.in_(ids), session_lots.c.detached_at.is_(None)
+            )
+        ):
+            attached.setdefault(sid, set()).add(lot_id)
+        for sid, user_id in await conn.execute(
+            select(session_moderators.c.session_id, session_moderators.c.user_id).where(
+                session_moderators.c.session_id.in_(ids)
+            )
+        ):
+            moderators.setdefault(sid, set()).add(user_id)
+    return (
+        {k: frozenset(v) for k, v in attached.items()},
+        {k: frozenset(v) for k, v in moderators.items()},
+    )
 
 
 def _default_code(product: str, pack_grams: int, existing: Sequence[Offer]) -> str:

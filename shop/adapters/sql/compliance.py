@@ -22,6 +22,7 @@ def _streamer(row: Any) -> StreamerRecord:
         phone=row.phone,
         recorded_at=row.recorded_at,
         recorded_by=row.recorded_by,
+        position=row.position,
     )
 
 
@@ -54,6 +55,7 @@ class SqlCompliance:
         id_number: str,
         organisation: str | None,
         phone: str | None,
+        position: str | None = None,
     ) -> StreamerRecord:
         """Record (or replace) who streams this session; the audit log keeps earlier ones."""
         values = {
@@ -61,6 +63,7 @@ class SqlCompliance:
             "id_number": id_number,
             "organisation": organisation,
             "phone": phone,
+            "position": position,
             "recorded_at": utcnow(),
             "recorded_by": actor_id,
         }

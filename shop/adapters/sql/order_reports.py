@@ -11,6 +11,7 @@ from shop.adapters.sql.order_rows import order_of
 from shop.adapters.sql.tables import live_sessions, lots, offers, orders
 from shop.lifecycle import OrderStatus
 from shop.order_reports import StaffOrder
+from shop.orders import Order
 
 _GONE = [OrderStatus.CANCELLED.value, OrderStatus.REFUNDED.value, OrderStatus.EXPIRED.value]
 
@@ -45,6 +46,11 @@ class SqlOrderReports:
             .limit(limit)
         )
         return await self._staff(query)
+
+    async def order_by_code(self, code: str) -> Order | None:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(orders).where(orders.c.code == code))).one_or_none()
+        return None if row is None else order_of(row)
 
     async def _staff(self, query: Select[Any]) -> list[StaffOrder]:
         async with self._engine.connect() as conn:

@@ -26,15 +26,24 @@ def offer(row: Row[Any]) -> Offer:
     return Offer(**_m(row))
 
 
-def live_session(row: Row[Any], offers: tuple[Offer, ...] = ()) -> LiveSession:
+def live_session(
+    row: Row[Any],
+    offers: tuple[Offer, ...] = (),
+    attached: frozenset[int] = frozenset(),
+    moderators: frozenset[int] = frozenset(),
+) -> LiveSession:
     data = _m(row)
     data["status"] = SessionStatus(data["status"])
-    return LiveSession(**data, offers=offers)
+    data["banned_words"] = tuple(data.get("banned_words") or ())
+    data["sale_paused"] = bool(data.get("sale_paused"))
+    return LiveSession(**data, offers=offers, attached_lot_ids=attached, moderator_ids=moderators)
 
 
 def user(row: Row[Any]) -> User:
     data = _m(row)
     data.pop("password_hash", None)
     data.pop("created_at", None)
+    data.pop("password_token_hash", None)
+    data.pop("password_token_expires", None)
     data["role"] = Role(data["role"])
     return User(**data)

@@ -72,6 +72,9 @@ users = Table(
     Column("display_name", String(120), nullable=False, server_default=""),
     Column("active", Boolean, nullable=False, server_default="1"),
     Column("created_at", UTCDateTime, nullable=False),
+    # A one-time set-password link (new account or reset): only its hash is kept.
+    Column("password_token_hash", String(64), nullable=True),
+    Column("password_token_expires", UTCDateTime, nullable=True),
     CheckConstraint("role in ('admin','host','coop','moderator')", name="role"),
 )
 
@@ -123,7 +126,71 @@ live_sessions = Table(
     # Per-buyer cap (by phone) per lot in this session; NULL = no cap beyond max_per_order.
     Column("max_grams_per_buyer", Grams, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # The sale paused by the host (orders refused) while the session stays live.
+    Column("sale_paused", Boolean, nullable=False, server_default="0"),
+    # This session's own banned chat words, edited by its moderators (on top of settings').
+    Column("banned_words", JSON, nullable=True),
     CheckConstraint("status in ('scheduled','live','ended')", name="status"),
+)
+
+# Lots a cooperative put on sale in a session: hosts make offers only on these.
+session_lots = Table(
+    "session_lots",
+    metadata,
+    Column("session_id", Integer, ForeignKey("live_sessions.id"), primary_key=True),
+    Column("lot_id", Integer, ForeignKey("lots.id"), primary_key=True),
+    Column("attached_by", Integer, nullable=True),
+    Column("attached_at", UTCDateTime, nullable=False),
+    # Detached: no new offers on it; existing offers stay (orders refer to them).
+    Column("detached_at", UTCDateTime, nullable=True),
+)
+
+# Moderators assigned to a session: their staff rights reach only these sessions.
+session_moderators = Table(
+    "session_moderators",
+    metadata,
+    Column("session_id", Integer, ForeignKey("live_sessions.id"), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
+    Column("assigned_by", Integer, nullable=True),
+    Column("assigned_at", UTCDateTime, nullable=False),
+)
+
+# Product photos of lots and offers: the stored widths of one re-encoded upload.
+photos = Table(
+    "photos",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("owner_type", String(8), nullable=False),
+    Column("owner_id", Integer, nullable=False),
+    Column("storage_key", String(64), nullable=False, unique=True),
+    Column("widths", JSON, nullable=False),
+    Column("created_by", Integer, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("owner_type in ('lot','offer')", name="owner_type"),
+    Index("ix_photos_owner", "owner_type", "owner_id"),
+)
+
+# The order desk: chat orders (parsed intents) worked by staff, one row per intent.
+desk_items = Table(
+    "desk_items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("session_id", Integer, ForeignKey("live_sessions.id"), nullable=False),
+    Column("intent_id", String(64), nullable=False),
+    Column("message_id", String(64), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("text", String(500), nullable=False),
+    Column("offer_id", Integer, nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("grams", Grams, nullable=False),
+    Column("total", BigInteger, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("claimed_by", Integer, nullable=True),
+    Column("order_id", String(36), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("session_id", "intent_id", name="uq_desk_items_session_intent"),
+    CheckConstraint("state in ('new','claimed','ordered','dismissed')", name="state"),
 )
 
 offers = Table(
@@ -237,6 +304,7 @@ session_streamers = Table(
     Column("id_number", String(20), nullable=False),
     Column("organisation", String(200), nullable=True),
     Column("phone", String(10), nullable=True),
+    Column("position", String(100), nullable=True),  # shown to viewers with the name
     Column("recorded_at", UTCDateTime, nullable=False),
     Column("recorded_by", Integer, nullable=True),
 )

@@ -1,0 +1,153 @@
+"""SqlSessionStaff: who and what a session may use: attached lots, moderators, sale pause.
+
+Each change is audited in its own transaction; the session read (SqlCatalogue.get_session)
+carries the result as `attached_lot_ids`, `moderator_ids`, `sale_paused`, `banned_words`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shop.adapters.sql import audit
+from shop.adapters.sql.tables import live_sessions, session_lots, session_moderators, utcnow
+from shop.catalogue import SessionStatus
+from shop.errors import Conflict, NotFound
+
+
+class SqlSessionStaff:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def attach_lot(self, actor_id: int | None, session_id: int, lot_id: int) -> None:
+        """Put a lot on sale in a session (again, if it was detached); repeating is a no-op."""
+        now = utcnow()
+        async with self._engine.begin() as conn:
+            found = (
+                await conn.execute(
+                    select(session_lots.c.detached_at).where(
+                        session_lots.c.session_id == session_id, session_lots.c.lot_id == lot_id
+                    )
+                )
+            ).one_or_none()
+            if found is None:
+                await conn.execute(
+                    session_lots.insert().values(
+                        session_id=session_id, lot_id=lot_id, attached_by=actor_id, attached_at=now
+                    )
+                )
+            elif found.detached_at is not None:
+                await conn.execute(
+                    update(session_lots)
+                    .where(session_lots.c.session_id == session_id, session_lots.c.lot_id == lot_id)
+                    .values(detached_at=None, attached_by=actor_id, attached_at=now)
+                )
+            else:
+                return
+            await audit.record(
+                conn, actor_id, "session.lot_attach", "session", session_id, {"lot_id": lot_id}
+            )
+
+    async def detach_lot(self, actor_id: int | None, session_id: int, lot_id: int) -> None:
+        """No new offers on the lot in this session; offers already made stay as they are."""
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(session_lots)
+                .where(
+                    session_lots.c.session_id == session_id,
+                    session_lots.c.lot_id == lot_id,
+                    session_lots.c.detached_at.is_(None),
+                )
+                .values(detached_at=utcnow())
+            )
+            if result.rowcount == 0:
+                raise NotFound(f"lot {lot_id} is not attached to session {session_id}")
+            await audit.record(
+                conn, actor_id, "session.lot_detach", "session", session_id, {"lot_id": lot_id}
+            )
+
+    async def assign_moderator(self, actor_id: int | None, session_id: int, user_id: int) -> None:
+        async with self._engine.begin() as conn:
+            found = (
+                await conn.execute(
+                    select(session_moderators.c.user_id).where(
+                        session_moderators.c.session_id == session_id,
+                        session_moderators.c.user_id == user_id,
+                    )
+                )
+            ).one_or_none()
+            if found is not None:
+                return
+            await conn.execute(
+                session_moderators.insert().values(
+                    session_id=session_id,
+                    user_id=user_id,
+                    assigned_by=actor_id,
+                    assigned_at=utcnow(),
+                )
+            )
+            await audit.record(
+                conn,
+                actor_id,
+                "session.moderator_assign",
+                "session",
+                session_id,
+                {"user_id": user_id},
+            )
+
+    async def unassign_moderator(self, actor_id: int | None, session_id: int, user_id: int) -> None:
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                session_moderators.delete().where(
+                    session_moderators.c.session_id == session_id,
+                    session_moderators.c.user_id == user_id,
+                )
+            )
+            if result.rowcount == 0:
+                raise NotFound(f"user {user_id} is not a moderator of session {session_id}")
+            await audit.record(
+                conn,
+                actor_id,
+                "session.moderator_remove",
+                "session",
+                session_id,
+                {"user_id": user_id},
+            )
+
+    async def set_sale_paused(self, actor_id: int | None, session_id: int, paused: bool) -> None:
+        """Pause or resume the sale of a live session; the session itself stays live."""
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(live_sessions)
+                .where(
+                    and_(
+                        live_sessions.c.id == session_id,
+                        live_sessions.c.status == SessionStatus.LIVE.value,
+                    )
+                )
+                .values(sale_paused=paused)
+            )
+            if result.rowcount == 0:
+                raise Conflict("only a live session's sale can be paused or resumed")
+            action = "session.sale_pause" if paused else "session.sale_resume"
+            await audit.record(conn, actor_id, action, "session", session_id)
+
+    async def set_banned_words(
+        self, actor_id: int | None, session_id: int, words: Sequence[str]
+    ) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(live_sessions)
+                .where(live_sessions.c.id == session_id)
+                .values(banned_words=list(words))
+            )
+            await audit.record(
+                conn,
+                actor_id,
+                "session.banned_words",
+                "session",
+                session_id,
+                {"words": list(words)},
+            )
