@@ -7,7 +7,6 @@ written to the audit log.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +17,7 @@ from shop.live import events
 from shop.live.hub import CHAT_KEEP, Audience
 from shop.live.identity import client_key, ip_key, valid_client_id
 from shop.live.records import ChatLine
+from shop.text import skeleton
 
 if TYPE_CHECKING:
     from server.services import Services
@@ -91,8 +91,9 @@ async def _resolve(
             raise InvalidInput("client_id is malformed", field="client_id")
         found = [x for x in lines if x.client_id == target.client_id]
         return target.client_id, found[-1] if found else None
-    wanted = " ".join(unicodedata.normalize("NFC", target.name or "").split()).casefold()
-    found = [x for x in lines if x.name.casefold() == wanted and x.role is None]
+    # Compared by skeleton: "Ηoa" in Greek is the "Hoa" the moderator saw on screen.
+    wanted = " ".join(skeleton(target.name or "").split()).casefold()
+    found = [x for x in lines if skeleton(x.name).casefold() == wanted and x.role is None]
     if not found:
         raise NotFound("nobody with that name has chatted in this session recently")
     return found[-1].client_id, found[-1]
