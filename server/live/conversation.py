@@ -97,7 +97,7 @@ class Conversation:
         self.reply(events.hello(self.viewer.client_id, name, self.viewer.role))
 
     async def auth(self, token: object) -> None:
-        """Staff sign in on the socket: `?token=` or a first {"type": "auth", "token"}."""
+        """Staff sign in on the socket with a first {"type": "auth", "token"} message."""
         if not isinstance(token, str) or not token:
             raise Closing(4001, "unauthenticated: a staff token is required", "unauthenticated")
         try:

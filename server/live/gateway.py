@@ -9,7 +9,9 @@ Order of events for a connection:
    "pending" mode so nothing published from now on is missed.
 3. Build and send the snapshot, then what arrived meanwhile (minus what the snapshot
    already holds), then switch to direct delivery.
-4. Read client frames: flood limit (4029), JSON, then the Conversation.
+4. Read client frames: flood limit (4029), JSON, then the Conversation. Staff sign in with
+   a first `auth` message; a `?token=` in the URL is refused (`error token_in_url`) and
+   redacted from every log line (server/request_log.py).
 """
 
 from __future__ import annotations
@@ -123,9 +125,6 @@ async def serve_live(websocket: WebSocket, session_id: int, services: Services) 
             return
         live.fanout.join(session_id, viewer)
         conversation = Conversation(services, live, session_id, viewer, facts, facts_loader)
-        token = websocket.query_params.get("token")
-        if token is not None:
-            await conversation.auth(token)
         snapshot, keep = await build_snapshot(
             facts=facts,
             hub=live.hub,
@@ -136,6 +135,12 @@ async def serve_live(websocket: WebSocket, session_id: int, services: Services) 
         if not live.fanout.go_live(viewer, snapshot, keep):
             live.fanout.drop(session_id, viewer, 4000, "too slow: the snapshot was not read")
             return
+        if "token" in websocket.query_params:
+            # Tokens in URLs end up in proxies' and browsers' logs: staff sign in with a
+            # first {"type": "auth", "token"} message only, so this one is never used.
+            conversation.reply(
+                events.error("token_in_url", 'send the token as {"type": "auth", "token": ...}')
+            )
         await _converse(websocket, conversation, settings)
     except Closing as exc:
         if not sink.closed:
