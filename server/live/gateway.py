@@ -5,8 +5,9 @@ Order of events for a connection:
    client): the same host as the request, the public URL, or settings.allowed_origins.
    Then the per-IP connect limit (server/abuse.py): too many connects from one address
    are told `rate_limited` and closed with 4029 right after the handshake.
-2. Accept, pick the sink (direct under uvicorn, queued elsewhere), join the room in
-   "pending" mode so nothing published from now on is missed.
+2. Accept (handing out the signed device cookie, server/device.py, if the browser has
+   none: mutes and bans hold on it), pick the sink (direct under uvicorn, queued
+   elsewhere), join the room in "pending" mode so nothing published from now on is missed.
 3. Build and send the snapshot, then what arrived meanwhile (minus what the snapshot
    already holds), then switch to direct delivery.
 4. Read client frames: flood limit (4029), JSON, then the Conversation. Staff sign in with
@@ -24,6 +25,7 @@ from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket
 
+from server.device import device_or_new
 from server.errors import RateLimited
 from server.live.capture import RAW_SEND
 from server.live.conversation import Closing, Conversation
@@ -103,13 +105,17 @@ async def serve_live(websocket: WebSocket, session_id: int, services: Services) 
         except RateLimited as exc:
             await _refuse(websocket, exc)
             return
-    await websocket.accept()
+    secure = (settings.public_url or "").startswith("https:")
+    device, set_cookie = device_or_new(websocket, services.tokens, secure=secure)
+    headers = [(b"set-cookie", set_cookie.encode("latin-1"))] if set_cookie else None
+    await websocket.accept(headers=headers)
     sink = make_sink(websocket, settings)
     now = time.monotonic()
     viewer = Viewer(
         sink,
         client_id=new_client_id(),
         ip=ip,
+        device=device,
         chat_bucket=live.throttle.connection_bucket(now),
         frames=TokenBucket(live.frame_rate, now),
     )

@@ -407,3 +407,57 @@ async def test_a_token_in_the_url_is_refused_and_never_logged(
     lines = [formatter.format(r) for r in caplog.records]
     assert not [line for line in lines if token in line]
     assert any("token=[redacted]" in line for line in lines)
+
+
+def device_cookie(peer: Peer) -> str:
+    """The `fl_device=...` pair the server handed this socket at the handshake."""
+    assert peer.ws.response is not None
+    return peer.ws.response.headers["Set-Cookie"].split(";", 1)[0]
+
+
+async def test_a_fresh_client_id_on_the_same_socket_stays_muted(srv: LiveServer) -> None:
+    """Finding 6: after a mute, a new `hello` with a new client id cannot chat again."""
+    s = await live_session(srv.api)
+    sid, mod = s["sid"], srv.api.auth("moderator")
+    troll, other = await viewer(srv, sid, "Kẻ phá"), await viewer(srv, sid, "Chị Hoa")
+    await troll.send(type="chat", text="spam")
+    line = await other.expect("chat")
+    r = await srv.api.client.post(
+        f"/api/sessions/{sid}/mute", json={"message_id": line["id"], "minutes": 5}, headers=mod
+    )
+    assert r.status_code == 200
+    await troll.hello("Tên khác", client_id="Z" * 22)
+    await troll.send(type="chat", text="vẫn nói được?")
+    assert (await troll.expect("error"))["code"] == "muted"
+    await other.close()
+    await troll.close()
+
+
+async def test_a_banned_viewer_stays_banned_on_the_socket_and_after_reconnecting(
+    srv: LiveServer,
+) -> None:
+    """Finding 6: a fresh id on the socket is still banned, and so is the browser coming back."""
+    s = await live_session(srv.api)
+    sid, mod = s["sid"], srv.api.auth("moderator")
+    troll, other = await viewer(srv, sid, "Kẻ phá"), await viewer(srv, sid, "Chị Hoa")
+    cookie = device_cookie(troll)
+    await troll.send(type="chat", text="spam")
+    await other.expect("chat")
+    await troll.hello("Người mới", client_id="Q" * 22)
+    r = await srv.api.client.post(
+        f"/api/sessions/{sid}/ban", json={"name": "Kẻ phá", "minutes": 60}, headers=mod
+    )
+    assert r.status_code == 200 and not r.json()["ip_banned"]
+    assert await troll.closed_with() == (4003, "banned from this live session")
+    back = await Peer.open(srv.ws_url(sid), additional_headers={"Cookie": cookie})
+    await back.expect("snapshot")
+    assert "Set-Cookie" not in back.ws.response.headers  # type: ignore[union-attr]
+    await back.send(type="hello", name="Hoàn toàn mới", client_id="N" * 22)
+    assert await back.closed_with() == (4003, "banned from this live session")
+    forged = cookie.split(".")[0] + "." + "0" * 32
+    stranger = await Peer.open(srv.ws_url(sid), additional_headers={"Cookie": forged})
+    await stranger.expect("snapshot")
+    assert device_cookie(stranger) != cookie  # a forged cookie is replaced, not believed
+    assert (await stranger.hello("Khách lạ"))["name"] == "Khách lạ"
+    await stranger.close()
+    await other.close()
