@@ -67,6 +67,17 @@ class Settings(BaseSettings):
     group_commit_ms: float = Field(default=2.0, ge=0, le=100)
     group_commit_max: int = Field(default=200, ge=1, le=5000)
     log_level: str = "info"
+    # The embedded HTTP server (server/http_limits.py): a request head (request line and
+    # headers) larger than this is refused with 431, and one not complete within the
+    # timeout (counted from the connection or the request's first byte) with 408.
+    http_max_header_bytes: int = Field(default=64 * 1024, ge=4096, le=1 << 20)
+    http_header_timeout_s: float = Field(default=10, gt=0, le=300)
+    # Idle keep-alive connections are closed after this long.
+    http_keep_alive_s: int = Field(default=5, ge=1, le=300)
+    # Open connections (live sockets included) and in-flight requests past this answer
+    # 503; size it above the viewers an instance should carry.
+    http_max_connections: int = Field(default=10_000, ge=10, le=1_000_000)
+    http_backlog: int = Field(default=2048, ge=16, le=65535)
 
     @field_validator("ice_servers", mode="before")
     @classmethod
