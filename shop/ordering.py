@@ -393,6 +393,19 @@ class OrderService:
         except GateUnavailable:
             log.warning("gate unavailable; lot %s will be loaded on first use", lot_id)
 
+    async def lot_restocked(self, lot_id: int, stock_grams: int) -> None:
+        """SQL's lot grew by hand: the gate follows (absolute size, so a repeat is harmless;
+        two racing restocks can leave the gate smaller than SQL, never larger, until its
+        next rebuild)."""
+        try:
+            await self.gate.set_stock(lot_id, stock_grams)
+        except LotNotLoaded:
+            await self.lot_added(lot_id)
+        except GateUnavailable:
+            log.warning("gate unavailable; lot %s is resized on its next load", lot_id)
+        if self._on_lots_changed is not None:
+            await self._on_lots_changed([lot_id])
+
     async def _release_quietly(self, lot_id: int, order_id: str) -> None:
         try:
             await self.gate.release(lot_id, order_id)
@@ -496,7 +509,7 @@ class OrderService:
 
     async def _follow(self, order: Order) -> None:
         """Put the gate where the lifecycle says an order in this status stands."""
-        stock = stock_of(order.status)
+        stock = stock_of(order.status, written_off=order.written_off)
         if stock is Stock.SOLD:
             await self.gate.commit(order.lot_id, order.id, order.grams, buyer=order.buyer_phone)
         elif stock is Stock.HELD:

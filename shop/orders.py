@@ -68,6 +68,7 @@ class Order:
     updated_at: datetime
     flags: dict[str, Any] | None
     code: str = ""  # the short code buyers are shown (shop/order_code.py)
+    written_off: bool = False  # its goods left the lot for good (shop/lifecycle.py)
 
     @property
     def is_sold(self) -> bool:

@@ -6,7 +6,13 @@ from fastapi import APIRouter
 
 from server.auth import CurrentUser
 from server.deps import ServicesDep
-from server.schemas.catalogue import CooperativeCreate, CooperativePublic, LotCreate, LotPublic
+from server.schemas.catalogue import (
+    CooperativeCreate,
+    CooperativePublic,
+    LotCreate,
+    LotPublic,
+    LotRestock,
+)
 from server.schemas.types import PathId
 from shop.accounts import Role, require_cooperative, require_role
 from shop.adapters.sql.catalogue import NewLot
@@ -50,3 +56,15 @@ async def list_lots(cid: PathId, services: ServicesDep) -> object:
 @router.get("/lots/{lot_id}", response_model=LotPublic)
 async def get_lot(lot_id: PathId, services: ServicesDep) -> object:
     return await services.catalogue.get_lot(lot_id)
+
+
+@router.post("/lots/{lot_id}/restock", response_model=LotPublic)
+async def restock_lot(
+    lot_id: PathId, body: LotRestock, user: CurrentUser, services: ServicesDep
+) -> object:
+    """Goods back on sale by hand (perishable returns are written off, not restocked)."""
+    require_role(user, Role.COOP)
+    require_cooperative(user, (await services.catalogue.get_lot(lot_id)).cooperative_id)
+    lot = await services.catalogue.restock_lot(user.id, lot_id, body.grams, body.reason)
+    await services.orders.lot_restocked(lot.id, lot.stock_grams)
+    return lot

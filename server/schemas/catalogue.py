@@ -39,6 +39,9 @@ class LotCreate(BaseModel):
     origin: OptionalText(200) = None  # type: ignore[valid-type]
     harvest_date: date | None = None
     vietgap: bool = False
+    # Fresh produce (the default): goods confirmed and then returned or cancelled are
+    # written off, never put back on sale.
+    perishable: bool = True
     stock_grams: Grams
 
 
@@ -51,8 +54,15 @@ class LotPublic(BaseModel):
     origin: str | None
     harvest_date: date | None
     vietgap: bool
+    perishable: bool
     stock_grams: int
     sold_grams: int
+
+
+class LotRestock(BaseModel):
+    model_config = STRICT
+    grams: Grams
+    reason: Text(300)  # type: ignore[valid-type]
 
 
 class LotFiguresPublic(BaseModel):
