@@ -18,6 +18,7 @@ from shop.payments.errors import PaymentUnavailable
 log = logging.getLogger("farmlive.errors")
 
 _STATUS: list[tuple[type[shop_errors.ShopError], int]] = [
+    (shop_errors.HoldLimitReached, 429),
     (shop_errors.GateUnavailable, 503),
     (PaymentUnavailable, 503),
     (shop_errors.IdempotencyMismatch, 422),
@@ -132,7 +133,11 @@ def install(app: FastAPI) -> None:
             return unavailable_response()
         status = status_for(exc)
         headers = {"Retry-After": "1"} if exc.retryable else None
+        if "retry_after" in exc.details:
+            headers = {"Retry-After": str(exc.details["retry_after"])}
         extra: dict[str, object] = {"retryable": True} if exc.retryable else {}
+        if "retry_after" in exc.details:
+            extra["retry_after"] = exc.details["retry_after"]
         return error_response(status, exc.code, exc.message, headers, **extra)
 
     @app.exception_handler(RequestValidationError)

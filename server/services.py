@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from server.abuse import Abuse
 from server.auth import TokenSigner
 from server.db import make_engine
+from server.hold_budget import LimitsBudget
 from server.live.room import LiveRoom, open_live
 from server.media import open_relay, relay_session_listener
 from server.metrics import Metrics
@@ -36,6 +37,7 @@ from shop.adapters.sql.recorder import TransitionRecorder
 from shop.catalogue import LiveSession
 from shop.errors import ShopError
 from shop.gate import InventoryGate
+from shop.hold_policy import HoldPolicy
 from shop.order_reports import OrderReports
 from shop.ordering import OrderService
 from shop.payments.service import PaymentService
@@ -172,6 +174,12 @@ async def open_services(
             gate=gate,
             token_secret=hashlib.sha256(b"orders:" + secret.encode()).digest(),
             hold_seconds=settings.hold_seconds,
+            hold_policy=HoldPolicy(
+                hold_seconds=settings.hold_seconds,
+                short_hold_seconds=settings.short_hold_seconds,
+                nearly_sold_out_ratio=settings.nearly_sold_out_ratio,
+            ),
+            budget=LimitsBudget.for_settings(settings),
             group_window_s=settings.group_commit_ms / 1000,
             group_max=settings.group_commit_max,
             on_lots_changed=live.lots_changed,

@@ -41,6 +41,15 @@ class Settings(BaseSettings):
     stripe_webhook_secret: SecretStr | None = None
     stripe_api_base: str | None = None
     hold_seconds: int = Field(default=900, ge=10, le=7 * 24 * 3600)
+    # Holds farmed with made-up phones (shop/hold_policy.py): every order spends grams from
+    # a budget per client address and per device over this window; the first order in a
+    # window always passes. Off together with FARMLIVE_RATE_LIMITS=off.
+    hold_budget_address_grams: int = Field(default=100_000, ge=1000)
+    hold_budget_device_grams: int = Field(default=30_000, ge=1000)
+    hold_budget_window_s: int = Field(default=900, ge=10, le=24 * 3600)
+    # New unpaid holds last this long while less than the ratio of a lot is available.
+    short_hold_seconds: int = Field(default=180, ge=10, le=7 * 24 * 3600)
+    nearly_sold_out_ratio: float = Field(default=0.1, ge=0, le=1)
     rate_limits: Annotated[bool, NoDecode] = True
     # Peers (IPs or CIDRs, comma-separated) whose X-Forwarded-For is believed; empty =
     # none, the TCP peer is the client. See server/client_ip.py.

@@ -38,6 +38,7 @@ from shop.errors import (
 )
 from shop.gate import InventoryGate
 from shop.group_commit import GroupCommitter
+from shop.hold_policy import BuyerBudget, HoldPolicy
 from shop.lifecycle import (
     NOOP,
     REFUSED,
@@ -89,12 +90,18 @@ class OrderService:
         on_order: OrderEvent | None = None,
         enabled_payments: Sequence[str] = (PaymentMethod.COD, PaymentMethod.BANK_TRANSFER),
         payments: PaymentService | None = None,
+        hold_policy: HoldPolicy | None = None,
+        budget: BuyerBudget | None = None,
     ) -> None:
         self.store = store
         self.gate = gate
         self._sessions = sessions
         self._secret = token_secret
         self.hold_seconds = hold_seconds
+        self.hold_policy = hold_policy or HoldPolicy(hold_seconds=hold_seconds)
+        self.budget = budget
+        # Lots whose last reservation here left them nearly sold out: shorter holds.
+        self._nearly_sold_out: set[int] = set()
         self._sweep_interval = sweep_interval_s
         self._on_lots_changed = on_lots_changed
         self._on_order = on_order
@@ -241,12 +248,15 @@ class OrderService:
         if not self._ready:
             raise GateUnavailable("stock is being recounted; try again in a moment")
         grams = cmd.quantity * offer.pack_grams
+        if self.budget is not None:  # every method: a COD order is unpaid too
+            await self.budget.spend(cmd.client_ip, cmd.device, grams)
         order_id = str(
             uuid.uuid5(_ORDER_NS, f"{cmd.session_id}:{cmd.idempotency_key}:{cmd.request_hash}")
         )
         now = datetime.now(UTC)
         cod = cmd.payment_method == PaymentMethod.COD
-        hold_expires = now + timedelta(seconds=self.hold_seconds)
+        tight = offer.lot_id in self._nearly_sold_out
+        hold_expires = now + timedelta(seconds=self.hold_policy.seconds(nearly_sold_out=tight))
         terms = await self._payment_terms(cmd, order_id, offer, now, hold_expires)
         hold_expires = terms.hold_expires_at or hold_expires
         # A COD order is sold once its row commits; until then the hold protects it, and
@@ -359,9 +369,13 @@ class OrderService:
     ) -> None:
         for attempt in range(2):
             try:
-                await self.gate.reserve(
+                state = await self.gate.reserve(
                     lot_id, order_id, grams, buyer=buyer, buyer_cap_grams=cap, expires_at=expires
                 )
+                if self.hold_policy.nearly_sold_out(state.available_grams, state.stock_grams):
+                    self._nearly_sold_out.add(lot_id)
+                else:
+                    self._nearly_sold_out.discard(lot_id)
                 return
             except LotNotLoaded:
                 if attempt or not await self._load_missing_lot(lot_id):

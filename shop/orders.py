@@ -37,6 +37,9 @@ class PlaceOrder:
     payment_method: str
     idempotency_key: str
     request_hash: str  # of the request body, to tell a replay from a reused key
+    # Who is asking, for the hold budget (shop/hold_policy.py); never stored.
+    client_ip: str = ""
+    device: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -127,8 +127,22 @@ class SessionPublic(BaseModel):
     lots: list[LotFiguresPublic]
 
 
+class BuyerLimitsView(BaseModel):
+    """The anti-hoarding limits in force (shop/hold_policy.py), shown to the host."""
+
+    address_grams: int
+    device_grams: int
+    window_seconds: int
+    hold_seconds: int
+    short_hold_seconds: int
+    nearly_sold_out_ratio: float
+    enabled: bool
+    max_grams_per_buyer: int | None  # the session's own per-phone cap, if any
+
+
 class SessionStaff(SessionPublic):
     """What staff see: the public view plus the stream key for OBS/WHIP."""
 
     stream_key: str
     whip_url: str
+    buyer_limits: BuyerLimitsView | None = None
