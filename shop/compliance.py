@@ -65,8 +65,7 @@ LIVESTREAM_RULES: dict[str, tuple[str, ...]] = {
         " lượng hàng chưa thanh toán có giới hạn trong một khoảng thời gian (kể cả đơn thanh"
         " toán khi nhận hàng); đơn đầu tiên luôn được nhận. Khi lô hàng sắp hết, thời gian"
         " giữ hàng cho đơn chưa thanh toán ngắn hơn.",
-        "Hàng tươi đã xác nhận mà bị huỷ hoặc bị từ chối khi giao sẽ được huỷ bỏ, không bán"
-        " lại.",
+        "Hàng tươi đã xác nhận mà bị huỷ hoặc bị từ chối khi giao sẽ được huỷ bỏ, không bán lại.",
         "Bình luận xúc phạm, lừa đảo hoặc quấy rối bị xoá; người vi phạm có thể bị tắt tiếng"
         " hoặc chặn.",
         "Khiếu nại về đơn hàng hoặc phiên live gửi qua mẫu khiếu nại; bộ phận hỗ trợ trả lời"

@@ -74,6 +74,12 @@ class Placed:
     created: bool
 
 
+def _retrieve(future: asyncio.Future[Placed]) -> None:
+    """Mark a placement's outcome seen, so one nobody waited for is not logged as lost."""
+    if not future.cancelled():
+        future.exception()
+
+
 class OrderService:
     def __init__(
         self,
@@ -102,6 +108,9 @@ class OrderService:
         self.budget = budget
         # Lots whose last reservation here left them nearly sold out: shorter holds.
         self._nearly_sold_out: set[int] = set()
+        # Requests being placed on this instance, by (session, key, body): a concurrent
+        # retry waits for the first instead of placing (and spending the budget) again.
+        self._placing: dict[tuple[int, str, str], asyncio.Future[Placed]] = {}
         self._sweep_interval = sweep_interval_s
         self._on_lots_changed = on_lots_changed
         self._on_order = on_order
@@ -223,6 +232,34 @@ class OrderService:
         in the Duplicate branch below. Refusals check for an earlier order before they
         answer, so a replay after the sale closed or sold out still gets its order.
         """
+        flight = (cmd.session_id, cmd.idempotency_key, cmd.request_hash)
+        running = self._placing.get(flight)
+        if running is not None:
+            try:
+                placed = await asyncio.shield(running)
+            except asyncio.CancelledError:
+                if not running.cancelled():
+                    raise  # this request itself was cancelled
+                return await self.place(cmd)  # the first one was: place it here
+            return Placed(placed.order, placed.token, created=False)
+        future: asyncio.Future[Placed] = asyncio.get_running_loop().create_future()
+        future.add_done_callback(_retrieve)
+        self._placing[flight] = future
+        try:
+            placed = await self._place_once(cmd)
+        except asyncio.CancelledError:
+            future.cancel()  # waiters retry on their own
+            raise
+        except Exception as exc:
+            future.set_exception(exc)
+            raise
+        else:
+            future.set_result(placed)
+            return placed
+        finally:
+            del self._placing[flight]
+
+    async def _place_once(self, cmd: PlaceOrder) -> Placed:
         try:
             return await self._place_new(cmd)
         except (SessionNotLive, SoldOut, BuyerLimitExceeded, InvalidInput):

@@ -14,6 +14,7 @@ import pytest
 from tests import services
 
 _TEMPLATE = f"fl_tpl_{os.getpid()}"
+TEST_HOLD_BUDGET = {"hold_budget_address_grams": 10**9, "hold_budget_device_grams": 10**9}
 
 
 def _pg_admin_url() -> str:
@@ -70,6 +71,9 @@ def settings(database_url: str):  # type: ignore[no-untyped-def]
     return Settings(
         database_url=database_url,
         secret_key="test-secret-key-which-is-long-enough",
+        # Tests play many buyers from one client (one address, one cookie jar): the hold
+        # budget would refuse them. tests/server/test_hold_budget.py runs the defaults.
+        **TEST_HOLD_BUDGET,
         _env_file=None,  # type: ignore[call-arg]
     )
 

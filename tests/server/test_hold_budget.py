@@ -6,8 +6,22 @@ import asyncio
 import random
 from datetime import datetime
 
+import pytest
+
 from tests.conftest import Api
 from tests.server.orders_helpers import assert_invariant, key, live_session, order_body
+
+
+@pytest.fixture
+def settings(database_url: str):  # type: ignore[no-untyped-def]
+    """The production defaults of the hold budget (conftest raises them for other tests)."""
+    from server.settings import Settings
+
+    return Settings(
+        database_url=database_url,
+        secret_key="test-secret-key-which-is-long-enough",
+        _env_file=None,  # type: ignore[call-arg]
+    )
 
 
 def from_address(api: Api, ip: str, **extra: str) -> dict[str, str]:
