@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 from typing import Annotated
 
@@ -39,6 +41,11 @@ class TokenSigner:
     def __init__(self, secret: str, ttl_seconds: int) -> None:
         self._secret = secret
         self._ttl = ttl_seconds
+
+    def mac(self, value: str) -> str:
+        """A short keyed digest of `value` (the device cookie's signature)."""
+        digest = hmac.new(self._secret.encode(), b"device:" + value.encode(), hashlib.sha256)
+        return digest.hexdigest()[:32]
 
     def issue(self, user: User) -> str:
         now = int(time.time())

@@ -75,6 +75,7 @@ def _serve(settings: Settings, host: str, port: int, demo: bool) -> int:
     import uvicorn
 
     from server.app import create_app
+    from server.http_limits import uvicorn_limits
 
     if demo:
         asyncio.run(_print_demo(settings, host, port))
@@ -90,6 +91,7 @@ def _serve(settings: Settings, host: str, port: int, demo: bool) -> int:
         ws_max_size=settings.live_max_frame_bytes,
         proxy_headers=False,
         access_log=False,
+        **uvicorn_limits(settings),
     )
     return 0
 
@@ -99,6 +101,7 @@ def _relay(settings: Settings, host: str, port: int, cpu: int | None) -> int:
 
     import uvicorn
 
+    from server.http_limits import uvicorn_limits
     from server.relay_app import create_relay_app
 
     if cpu is not None:
@@ -111,6 +114,7 @@ def _relay(settings: Settings, host: str, port: int, cpu: int | None) -> int:
         log_config=log_config(settings.log_level),
         proxy_headers=False,
         access_log=False,
+        **uvicorn_limits(settings),
     )
     return 0
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import math
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shop import errors as shop_errors
@@ -16,6 +18,7 @@ from shop.payments.errors import PaymentUnavailable
 log = logging.getLogger("farmlive.errors")
 
 _STATUS: list[tuple[type[shop_errors.ShopError], int]] = [
+    (shop_errors.HoldLimitReached, 429),
     (shop_errors.GateUnavailable, 503),
     (PaymentUnavailable, 503),
     (shop_errors.IdempotencyMismatch, 422),
@@ -47,6 +50,45 @@ class RateLimited(Exception):
         super().__init__(message)
         self.message = message
         self.retry_after = max(1, math.ceil(retry_after))
+
+
+# The database could not be reached or dropped the connection: by class, never by message.
+# SQLAlchemy wraps driver errors (OperationalError, InterfaceError; `connection_invalidated`
+# on a disconnect it noticed); a failed connect can surface as the driver's own or as the
+# socket's error.
+_OUTAGES: tuple[type[BaseException], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,  # the pool had no connection to give within pool_timeout
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,  # the server is starting up or shutting down
+    ConnectionError,  # refused, reset, aborted
+)
+DB_RETRY_AFTER_S = 2
+
+
+def database_outage(exc: BaseException | None) -> bool:
+    """Whether `exc` (or what caused it) says the database is unreachable right now."""
+    seen = 0
+    while exc is not None and seen < 8:
+        if isinstance(exc, _OUTAGES):
+            return True
+        if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
+def unavailable_response() -> JSONResponse:
+    return error_response(
+        503,
+        "unavailable",
+        "the database is unreachable for a moment; try again shortly",
+        {"Retry-After": str(DB_RETRY_AFTER_S)},
+        retryable=True,
+        retry_after=DB_RETRY_AFTER_S,
+    )
 
 
 def error_body(code: str, message: str, **extra: object) -> dict[str, object]:
@@ -87,13 +129,23 @@ _HTTP_CODES = {
 def install(app: FastAPI) -> None:
     @app.exception_handler(shop_errors.ShopError)
     async def _shop(_: Request, exc: shop_errors.ShopError) -> JSONResponse:
+        if exc.retryable and database_outage(exc.__cause__):
+            return unavailable_response()
         status = status_for(exc)
         headers = {"Retry-After": "1"} if exc.retryable else None
+        if "retry_after" in exc.details:
+            headers = {"Retry-After": str(exc.details["retry_after"])}
         extra: dict[str, object] = {"retryable": True} if exc.retryable else {}
+        if "retry_after" in exc.details:
+            extra["retry_after"] = exc.details["retry_after"]
         return error_response(status, exc.code, exc.message, headers, **extra)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(tuple(e.get("loc", ()))[:1] == ("path",) for e in errors):
+            # An id that cannot exist ("abc", 0, 2**31) names nothing: 404 like any other.
+            return error_response(404, "not_found", "no such resource")
         fields = []
         for err in exc.errors()[:20]:
             loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
@@ -126,7 +178,22 @@ def install(app: FastAPI) -> None:
             retry_after=exc.retry_after,
         )
 
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
+        # Registered per class so the answer is a plain 503, not a crash re-raised to the
+        # server (which would print a traceback per request while the database is away).
+        if database_outage(exc):
+            log.warning("database unreachable on %s %s: %r", request.method, request.url.path, exc)
+            return unavailable_response()
+        log.exception("unhandled database error on %s %s", request.method, request.url.path)
+        return error_response(500, "internal_error", "something went wrong on our side")
+
+    for cls in (*_OUTAGES, sa_exc.DBAPIError):
+        app.add_exception_handler(cls, _database)
+
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
+        if database_outage(exc):
+            log.warning("database unreachable on %s %s: %r", request.method, request.url.path, exc)
+            return unavailable_response()
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(500, "internal_error", "something went wrong on our side")

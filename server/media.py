@@ -86,7 +86,8 @@ def relay_session_listener(relay: Relay) -> Callable[[LiveSession], Awaitable[No
 
 
 async def _session(catalogue: SqlCatalogue, sid: str) -> LiveSession | None:
-    if not sid.isdigit() or len(sid) > 12:
+    # isascii: "²".isdigit() is true and int("²") raises; the range: PostgreSQL's integer.
+    if not (sid.isascii() and sid.isdigit() and len(sid) <= 10 and 0 < int(sid) < 2**31):
         return None
     try:
         return await catalogue.get_session(int(sid))

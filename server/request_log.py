@@ -3,7 +3,9 @@
 Every HTTP request gets an id (the caller's `X-Request-ID` if it is a short token, else a
 new one), echoed in the response and attached to every log line written while it runs.
 One access line per request records method, route path, status and duration: never the
-query string (buyers' order tokens travel there), bodies, or client addresses.
+query string (buyers' order tokens travel there), bodies, or client addresses. Other
+loggers (uvicorn's WebSocket lines print the whole URL) go through `redact`: any
+`token=`-like query parameter is replaced before a line is written.
 """
 
 from __future__ import annotations
@@ -20,6 +22,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# A secret-looking query parameter, as in "...?token=eyJ..." or "&access_token=...".
+_SECRET_PARAM = re.compile(
+    r"(?i)([?&;](?:[a-z_]*token|jwt|key|stream_key|secret|password|code|phone)=)[^&#\s\"'<>]*"
+)
+
+
+def redact(text: str) -> str:
+    """`text` with the value of every secret-looking query parameter replaced."""
+    return _SECRET_PARAM.sub(r"\1[redacted]", text) if "=" in text else text
+
+
 access_log = logging.getLogger("farmlive.access")
 
 
@@ -72,7 +85,7 @@ class JsonFormatter(logging.Formatter):
             "ts": round(record.created, 3),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": redact(record.getMessage()),
             # Formatted at emit time, inside the request: the context var is current.
             "request_id": getattr(record, "request_id", None) or request_id.get(),
         }
@@ -80,7 +93,7 @@ class JsonFormatter(logging.Formatter):
             if hasattr(record, name):
                 entry[name] = getattr(record, name)
         if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+            entry["exc"] = redact(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False)
 
 

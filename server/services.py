@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from server.abuse import Abuse
 from server.auth import TokenSigner
 from server.db import make_engine
+from server.hold_budget import LimitsBudget
 from server.live.room import LiveRoom, open_live
 from server.media import open_relay, open_relay_registry, relay_session_listener
 from server.metrics import Metrics
@@ -47,6 +48,7 @@ from shop.errors import ShopError
 from shop.gate import InventoryGate
 from shop.gate_keeper import GateKeeper
 from shop.gate_sync import GateSync
+from shop.hold_policy import HoldPolicy
 from shop.ledger_port import LedgerReader
 from shop.order_reports import OrderReports
 from shop.ordering import OrderService
@@ -272,6 +274,12 @@ class OrderWing:
             enabled_payments=payments.methods,
             payments=payments,
             sync=self.sync,
+            hold_policy=HoldPolicy(
+                hold_seconds=self.settings.hold_seconds,
+                short_hold_seconds=self.settings.short_hold_seconds,
+                nearly_sold_out_ratio=self.settings.nearly_sold_out_ratio,
+            ),
+            budget=LimitsBudget.for_settings(self.settings),
         )
         return self._orders
 

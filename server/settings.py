@@ -54,6 +54,15 @@ class Settings(BaseSettings):
     stripe_webhook_secret: SecretStr | None = None
     stripe_api_base: str | None = None
     hold_seconds: int = Field(default=900, ge=10, le=7 * 24 * 3600)
+    # Holds farmed with made-up phones (shop/hold_policy.py): every order spends grams from
+    # a budget per client address and per device over this window; the first order in a
+    # window always passes. Off together with FARMLIVE_RATE_LIMITS=off.
+    hold_budget_address_grams: int = Field(default=100_000, ge=1000)
+    hold_budget_device_grams: int = Field(default=30_000, ge=1000)
+    hold_budget_window_s: int = Field(default=900, ge=10, le=24 * 3600)
+    # New unpaid holds last this long while less than the ratio of a lot is available.
+    short_hold_seconds: int = Field(default=180, ge=10, le=7 * 24 * 3600)
+    nearly_sold_out_ratio: float = Field(default=0.1, ge=0, le=1)
     rate_limits: Annotated[bool, NoDecode] = True
     # Peers (IPs or CIDRs, comma-separated) whose X-Forwarded-For is believed; empty =
     # none, the TCP peer is the client. See server/client_ip.py.
@@ -83,6 +92,17 @@ class Settings(BaseSettings):
     group_commit_ms: float = Field(default=2.0, ge=0, le=100)
     group_commit_max: int = Field(default=200, ge=1, le=5000)
     log_level: str = "info"
+    # The embedded HTTP server (server/http_limits.py): a request head (request line and
+    # headers) larger than this is refused with 431, and one not complete within the
+    # timeout (counted from the connection or the request's first byte) with 408.
+    http_max_header_bytes: int = Field(default=64 * 1024, ge=4096, le=1 << 20)
+    http_header_timeout_s: float = Field(default=10, gt=0, le=300)
+    # Idle keep-alive connections are closed after this long.
+    http_keep_alive_s: int = Field(default=5, ge=1, le=300)
+    # Open connections (live sockets included) and in-flight requests past this answer
+    # 503; size it above the viewers an instance should carry.
+    http_max_connections: int = Field(default=10_000, ge=10, le=1_000_000)
+    http_backlog: int = Field(default=2048, ge=16, le=65535)
 
     @field_validator("ice_servers", mode="before")
     @classmethod

@@ -47,6 +47,7 @@ class Lot:
     stock_grams: int
     sold_grams: int
     created_at: datetime
+    perishable: bool = True  # returned/cancelled confirmed goods are written off
 
 
 @dataclass(frozen=True, slots=True)

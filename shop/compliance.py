@@ -52,7 +52,7 @@ def mask_id_number(id_number: str) -> str:
     return "•" * (len(id_number) - len(keep)) + keep
 
 
-RULES_VERSION = "2026-11"
+RULES_VERSION = "2026-12"
 # The published rules of every farmlive livestream (served at GET /api/livestream-rules).
 LIVESTREAM_RULES: dict[str, tuple[str, ...]] = {
     "vi": (
@@ -62,6 +62,11 @@ LIVESTREAM_RULES: dict[str, tuple[str, ...]] = {
         " đơn hàng; không quảng cáo sai sự thật.",
         "Mỗi đơn hàng có mã riêng; người mua theo dõi đơn bằng đường dẫn được cấp khi đặt.",
         "Đơn chuyển khoản hoặc thẻ chưa thanh toán sẽ hết hạn và trả lại hàng cho phiên.",
+        "Để hàng đến được nhiều người mua, mỗi địa chỉ mạng và mỗi thiết bị chỉ được đặt một"
+        " lượng hàng chưa thanh toán có giới hạn trong một khoảng thời gian (kể cả đơn thanh"
+        " toán khi nhận hàng); đơn đầu tiên luôn được nhận. Khi lô hàng sắp hết, thời gian"
+        " giữ hàng cho đơn chưa thanh toán ngắn hơn.",
+        "Hàng tươi đã xác nhận mà bị huỷ hoặc bị từ chối khi giao sẽ được huỷ bỏ, không bán lại.",
         "Bình luận xúc phạm, lừa đảo hoặc quấy rối bị xoá; người vi phạm có thể bị tắt tiếng"
         " hoặc chặn.",
         "Khiếu nại về đơn hàng hoặc phiên live gửi qua mẫu khiếu nại; bộ phận hỗ trợ trả lời"
@@ -74,6 +79,12 @@ LIVESTREAM_RULES: dict[str, tuple[str, ...]] = {
         " ordered; no misleading advertising.",
         "Every order has its own code; buyers follow it with the link given when ordering.",
         "Unpaid transfer or card orders expire and their stock returns to the sale.",
+        "So that the goods reach many buyers, each network address and each device may order"
+        " a limited quantity of unpaid goods within a period (cash on delivery included);"
+        " a first order is always accepted. When a lot is nearly sold out, unpaid orders"
+        " hold their goods for a shorter time.",
+        "Fresh produce that was confirmed and then cancelled or refused at the door is"
+        " written off, never sold again.",
         "Abusive, fraudulent or harassing comments are removed; their authors may be muted or"
         " banned.",
         "Complaints about an order or a live session go through the complaint form; support"

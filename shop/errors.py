@@ -45,6 +45,18 @@ class BuyerLimitExceeded(Conflict):
     code = "buyer_limit"
 
 
+class HoldLimitReached(BuyerLimitExceeded):
+    """This address or device has ordered its budget of unpaid grams lately (429)."""
+
+    code = "hold_limit"
+
+    def __init__(self, retry_after: float, message: str | None = None) -> None:
+        super().__init__(
+            message or "you have ordered a lot in a short time; pay or wait a little",
+            retry_after=max(1, int(retry_after + 0.999)),
+        )
+
+
 class SessionNotLive(Conflict):
     """The live session is not open for orders."""
 

@@ -100,6 +100,17 @@ class GateKeeper:
                 pass
             await self.gate.load(await self._lots.lot_seed(lot_id, datetime.now(UTC)))
 
+    async def lot_restocked(self, lot_id: int, stock_grams: int) -> None:
+        """SQL's lot grew by hand: the gate follows (an absolute size, so a repeat is
+        harmless; two racing restocks can leave the gate smaller than SQL, never larger,
+        until its next rebuild)."""
+        try:
+            await self.gate.set_stock(lot_id, stock_grams)
+        except LotNotLoaded:
+            await self.lot_added(lot_id)
+        except GateUnavailable:
+            log.warning("gate unavailable; lot %s is resized on its next load", lot_id)
+
     async def lot_added(self, lot_id: int) -> None:
         """Load a new lot into the gate at once (a missing lot is also loaded on demand)."""
         try:

@@ -45,7 +45,7 @@ class SyncStore(Protocol):
 def follow_step(order: Order, now: float) -> GateStep | None:
     """The gate operation that puts the gate where this order's status says it stands
     (None: a hold that has already run out needs nothing)."""
-    stock = stock_of(order.status)
+    stock = stock_of(order.status, written_off=order.written_off)
     if stock is Stock.SOLD:
         return GateStep(GateOp.COMMIT, order.lot_id, order.id, order.grams, order.buyer_phone)
     if stock is Stock.HELD:
@@ -118,9 +118,14 @@ class GateSync:
                 # SQL is the record; the gate will be reconciled on its next rebuild.
                 log.warning("gate could not follow order %s: %s", step.order_id, result)
         touched = {o.lot_id for o in batch}
-        if touched and self._on_lots_changed is not None:
-            await self._on_lots_changed(sorted(touched))
+        await self.lots_changed(touched)
         return touched
+
+    async def lots_changed(self, lot_ids: Iterable[int]) -> None:
+        """Tell the live room these lots moved (their counters are re-read)."""
+        touched = sorted(set(lot_ids))
+        if touched and self._on_lots_changed is not None:
+            await self._on_lots_changed(touched)
 
     async def drain_outbox(self, older_than: datetime | None = None) -> int:
         """Apply and delete pending outbox rows; returns how many were applied."""

@@ -15,9 +15,11 @@ Stock effects, as SQL's `lots` and the gate apply them:
 - SELL: the grams count as sold; SQL passes the oversell backstop, the gate commits;
 - RELEASE: whatever the order took (a hold or a sale) goes back to available;
 - WRITE_OFF: sold goods that will not be resold leave the lot (stock and sold alike);
-- RESTOCK_OR_WRITE_OFF: goods that came back: a perishable lot writes them off, any other
-  restocks them (RELEASE). Lots are perishable unless they say otherwise, so today it
-  always writes off; `resolve(effect, perishable=...)` is the one place that decides;
+- RESTOCK_OR_WRITE_OFF: goods that came back (returned, or cancelled once confirmed): a
+  perishable lot (`lots.perishable`, on by default) writes them off, any other restocks
+  them (RELEASE); `resolve(effect, perishable=...)` is the one place that decides. A
+  written-off order is marked (`orders.written_off`), so the gate follows it without
+  knowing the lot, and staff can restock by hand (`POST /api/lots/{id}/restock`);
 - NONE: statuses change, grams do not.
 """
 
@@ -116,7 +118,9 @@ _ROWS: dict[tuple[OrderStatus | None, Event], Outcome] = {
     (S.PLACED, E.CANCEL): Move(S.CANCELLED, _REL),
     # confirmed
     (S.CONFIRMED, E.CONFIRM): NOOP,
-    (S.CONFIRMED, E.CANCEL): Move(S.CANCELLED, _REL),
+    # confirmed goods may be packed or on the road (a refusal at the door is often entered
+    # as a cancel): a perishable lot writes them off rather than selling them again
+    (S.CONFIRMED, E.CANCEL): Move(S.CANCELLED, _BACK),
     (S.CONFIRMED, E.SHIP): Move(S.SHIPPED, _NONE),
     (S.CONFIRMED, E.RETURN): Move(S.RETURNED, _BACK),
     # paid
@@ -175,8 +179,17 @@ def resolve(effect: Effect, *, perishable: bool = True) -> Effect:
     return effect
 
 
-def stock_of(status: OrderStatus, *, perishable: bool = True) -> Stock:
-    """What an order in `status` takes from its lot (returned goods: as `resolve` says)."""
+def stock_of(
+    status: OrderStatus, *, perishable: bool = True, written_off: bool | None = None
+) -> Stock:
+    """What an order in `status` takes from its lot.
+
+    For an ended order, the order's `written_off` mark decides when given (a cancelled
+    order whose confirmed goods were written off is gone, a non-perishable return is
+    not); without it, returns follow `perishable` and refunds count as gone.
+    """
+    if written_off is not None and STOCK[status] in (Stock.GONE, Stock.NOTHING):
+        return Stock.GONE if written_off else Stock.NOTHING
     if status is S.RETURNED and not perishable:
         return Stock.NOTHING
     return STOCK[status]

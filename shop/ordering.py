@@ -20,6 +20,7 @@ from shop.gate import InventoryGate
 from shop.gate_keeper import GateKeeper
 from shop.gate_sync import GateSync
 from shop.hold_expiry import HoldExpiry
+from shop.hold_policy import BuyerBudget, HoldPolicy
 from shop.order_moves import OrderMoves
 from shop.order_sessions import SessionCache, SessionSource
 from shop.order_tokens import OrderTokens
@@ -49,6 +50,8 @@ class OrderService:
         enabled_payments: Sequence[str] = (PaymentMethod.COD, PaymentMethod.BANK_TRANSFER),
         payments: PaymentHooks | None = None,
         sync: GateSync | None = None,
+        hold_policy: HoldPolicy | None = None,
+        budget: BuyerBudget | None = None,
     ) -> None:
         self.store = store
         self.gate = gate
@@ -72,6 +75,8 @@ class OrderService:
             on_order=on_order,
             group_window_s=group_window_s,
             group_max=group_max,
+            hold_policy=hold_policy,
+            budget=budget,
         )
         self.moves = OrderMoves(store, gate, self.sync)
         self.expiry = HoldExpiry(store, self.sync)
@@ -153,3 +158,7 @@ class OrderService:
 
     async def lot_added(self, lot_id: int) -> None:
         await self.keeper.lot_added(lot_id)
+
+    async def lot_restocked(self, lot_id: int, stock_grams: int) -> None:
+        await self.keeper.lot_restocked(lot_id, stock_grams)
+        await self.sync.lots_changed([lot_id])

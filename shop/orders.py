@@ -37,6 +37,9 @@ class PlaceOrder:
     payment_method: str
     idempotency_key: str
     request_hash: str  # of the request body, to tell a replay from a reused key
+    # Who is asking, for the hold budget (shop/hold_policy.py); never stored.
+    client_ip: str = ""
+    device: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +73,7 @@ class Order:
     address_match: str | None = None
     address_typed: str | None = None
     code: str = ""  # the short code buyers are shown (shop/order_code.py)
+    written_off: bool = False  # its goods left the lot for good (shop/lifecycle.py)
 
     @property
     def is_sold(self) -> bool:

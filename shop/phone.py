@@ -6,6 +6,8 @@ import re
 import unicodedata
 from collections.abc import Iterator
 
+import phonenumbers
+
 from shop.errors import InvalidInput
 
 
@@ -16,6 +18,8 @@ class InvalidPhone(InvalidInput):
 
 
 _SEPARATORS = re.compile(r"[\s.\-()/]+")
+# What a typed phone number may contain (after NFKC): ASCII digits, a plus, separators.
+_CHARACTERS = re.compile(r"[\s(]*\+?[0-9\s.\-()/]+")
 # Second digit 3/5/7/8/9 covers every mobile range since the 2018 renumbering, without a
 # per-carrier list that goes stale when a new prefix is allocated.
 _MOBILE = re.compile(r"0[35789]\d{8}")
@@ -36,20 +40,30 @@ def normalize_phone(raw: str) -> str:
     """Return the 10-digit national form of a mobile number, or raise `InvalidPhone`.
 
     Accepts "0912 345 678", "0912.345.678", "+84 912345678", "84912345678", "(+84) 0912...".
+    phonenumbers does the parsing (country code, trunk prefix); it is lenient where we are
+    not (it reads letters as keypad digits, takes "ext 2" and other scripts' digits), so the
+    characters are checked first. Its per-prefix validity data is not used: a number in a
+    newly allocated mobile range must not be refused until a library release catches up.
     """
     if not isinstance(raw, str):
         raise TypeError(f"phone must be str, not {type(raw).__name__}")
     # NFKC turns full-width digits from some phone keyboards into ASCII.
-    digits = _SEPARATORS.sub("", unicodedata.normalize("NFKC", raw))
-    national = digits if digits.startswith("0") else None
-    # National numbers start with 0, so a leading 84 can only be the country code.
-    for prefix in ("+84", "0084", "84"):
-        if digits.startswith(prefix):
-            rest = digits[len(prefix) :]
-            national = rest if rest.startswith("0") else "0" + rest
-            break
-    if national is None or not national.isascii() or not _MOBILE.fullmatch(national):
+    text = unicodedata.normalize("NFKC", raw).strip()
+    if not _CHARACTERS.fullmatch(text):
         # The message never echoes the number: error details end up in logs.
+        raise InvalidPhone()
+    # "84..." without a plus: national numbers start with 0, so 84 is the country code.
+    digits = _SEPARATORS.sub("", text).lstrip("+")
+    if digits.startswith("84"):
+        digits = "+" + digits
+    elif not digits.startswith("0"):  # "912345678": the trunk 0 is not optional here
+        raise InvalidPhone()
+    try:
+        parsed = phonenumbers.parse(digits, "VN")
+    except phonenumbers.NumberParseException:
+        raise InvalidPhone() from None
+    national = "0" + str(parsed.national_number)
+    if parsed.country_code != 84 or parsed.extension or not _MOBILE.fullmatch(national):
         raise InvalidPhone()
     return national
 
@@ -72,6 +86,8 @@ def find_phones(text: str) -> Iterator[tuple[int, int, str]]:
 
 def mask_phones_in_text(text: str) -> str:
     """Mask every mobile number in free text; other numbers ("2 thùng", "250.000") stay."""
+    # NFKC first: full-width digits and separators ("０９１２－３４５") are phone digits too.
+    text = unicodedata.normalize("NFKC", text)
     parts: list[str] = []
     last = 0
     for start, end, national in find_phones(text):

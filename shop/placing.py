@@ -35,12 +35,14 @@ from shop.gate import GateOp, GateStep, InventoryGate, LotState, StepResult
 from shop.gate_keeper import GateKeeper
 from shop.gate_sync import GateSync
 from shop.group_commit import GroupCommitter
+from shop.hold_policy import BuyerBudget, HoldPolicy
 from shop.lifecycle import placing
 from shop.order_code import new_code
 from shop.order_sessions import SessionCache
 from shop.order_tokens import OrderTokens
 from shop.orders import Duplicate, NewOrders, Order, PaymentMethod, PlaceOrder
 from shop.payments.port import Draft, Terms
+from shop.single_flight import SingleFlight
 
 log = logging.getLogger("farmlive.orders")
 
@@ -102,6 +104,8 @@ class Placer:
         on_order: OrderEvent | None = None,
         group_window_s: float = 0.002,
         group_max: int = 200,
+        hold_policy: HoldPolicy | None = None,
+        budget: BuyerBudget | None = None,
     ) -> None:
         self._store = store
         self._gate = gate
@@ -110,6 +114,12 @@ class Placer:
         self._keeper = keeper
         self._sync = sync
         self.hold_seconds = hold_seconds
+        self.hold_policy = hold_policy or HoldPolicy(hold_seconds=hold_seconds)
+        self.budget = budget
+        # Lots whose last reservation here left them nearly sold out: shorter holds.
+        self._nearly_sold_out: set[int] = set()
+        # Requests being placed on this instance, by (session, key, body).
+        self._placing: SingleFlight[tuple[int, str, str], Placed] = SingleFlight()
         self.enabled_payments = tuple(enabled_payments)
         self._payments = payments
         self._on_order = on_order
@@ -127,7 +137,16 @@ class Placer:
         await self.reserves.stop()
 
     async def place(self, cmd: PlaceOrder) -> Placed:
-        """Place an order, or replay the one an earlier request with this key placed."""
+        """Place an order, or replay the one an earlier request with this key placed.
+
+        A concurrent retry of a request still being placed here waits for it (one
+        placement, one budget spend) and gets the same order as a replay.
+        """
+        flight = (cmd.session_id, cmd.idempotency_key, cmd.request_hash)
+        placed, shared = await self._placing.run(flight, lambda: self._place_once(cmd))
+        return Placed(placed.order, placed.token, created=False) if shared else placed
+
+    async def _place_once(self, cmd: PlaceOrder) -> Placed:
         try:
             return await self._place_new(cmd)
         except (SessionNotLive, SalePaused, SoldOut, BuyerLimitExceeded, InvalidInput):
@@ -139,11 +158,14 @@ class Placer:
     async def _place_new(self, cmd: PlaceOrder) -> Placed:
         session = await self._sessions.get(cmd.session_id)
         offer = self._admissible(cmd, session)
+        if self.budget is not None:  # every method: a COD order is unpaid until the door
+            await self.budget.spend(cmd.client_ip, cmd.device, cmd.quantity * offer.pack_grams)
         order_id = str(
             uuid.uuid5(_ORDER_NS, f"{cmd.session_id}:{cmd.idempotency_key}:{cmd.request_hash}")
         )
         now = datetime.now(UTC)
-        hold_expires = now + timedelta(seconds=self.hold_seconds)
+        tight = offer.lot_id in self._nearly_sold_out
+        hold_expires = now + timedelta(seconds=self.hold_policy.seconds(nearly_sold_out=tight))
         terms = await self._payment_terms(cmd, order_id, offer, now, hold_expires)
         order = self._new_order(cmd, offer, order_id, terms, now, hold_expires)
         # A COD order is sold once its row commits; until then the hold protects it, and
@@ -277,7 +299,11 @@ class Placer:
         )
         for attempt in range(2):
             try:
-                await self.reserves.submit(step)
+                state = await self.reserves.submit(step)
+                if self.hold_policy.nearly_sold_out(state.available_grams, state.stock_grams):
+                    self._nearly_sold_out.add(order.lot_id)
+                else:
+                    self._nearly_sold_out.discard(order.lot_id)
                 return
             except LotNotLoaded:
                 if attempt or not await self._keeper.load_missing(order.lot_id):

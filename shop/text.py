@@ -1,8 +1,19 @@
-"""Text hygiene for anything users type, and folding for diacritic-insensitive matching."""
+"""Text hygiene for anything users type, and folding for diacritic-insensitive matching.
+
+Every check runs on the same cleaned form: NFKC (full-width digits and letters, ligatures
+and other compatibility forms become what they look like), with invisible characters
+either refused (bidi controls, zero-width characters: deliberate tricks) or stripped
+(the other default-ignorable and format characters, e.g. a soft hyphen, U+2061, U+034F,
+which pasted text carries innocently). `skeleton` then maps letters of other scripts
+that look Latin ("ѕсаm" in Cyrillic) to the Latin letters they imitate, for matching.
+"""
 
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
+
+from confusable_homoglyphs import categories, confusables
 
 from shop.errors import InvalidInput
 
@@ -19,6 +30,42 @@ _ZWJ = "\u200d"
 # Emoji sequences such as 👨‍🌾 (farmer) join pictographs with ZWJ; allow it only there.
 _EMOJI_LEFT = frozenset({"So", "Sk"})
 _VS16 = "\ufe0f"
+# Unicode's Default_Ignorable_Code_Point ranges (DerivedCoreProperties.txt) that are not
+# format characters (category Cf, stripped as a whole): they render as nothing.
+_IGNORABLE_RANGES = (
+    (0x034F, 0x034F),  # combining grapheme joiner
+    (0x115F, 0x1160),  # Hangul fillers
+    (0x17B4, 0x17B5),  # Khmer inherent vowels
+    (0x180B, 0x180F),  # Mongolian variation selectors, vowel separator
+    (0x3164, 0x3164),  # Hangul filler
+    (0xFE00, 0xFE0E),  # variation selectors 1-15 (16 stays: it makes emoji colour)
+    (0xFFA0, 0xFFA0),  # half-width Hangul filler
+    (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3),  # shorthand format controls
+    (0xE0000, 0xE0FFF),  # tags, variation selectors supplement
+)
+# Characters that draw as blank space without being whitespace: a name of them is blank.
+_BLANKS = str.maketrans({"\u2800": " ", "\u3000": " "})
+
+
+def _ignorable(ch: str) -> bool:
+    code = ord(ch)
+    if unicodedata.category(ch) == "Cf" and ch not in _INVISIBLE:
+        return True
+    return any(low <= code <= high for low, high in _IGNORABLE_RANGES)
+
+
+def strip_ignorable(text: str) -> str:
+    """Drop default-ignorable and format characters (not the refused ones, nor emoji ZWJ)."""
+    if text.isascii():
+        return text
+    return "".join(ch for ch in text if not _ignorable(ch))
+
+
+def normalize(text: str) -> str:
+    """NFKC, ignorable characters stripped, NFC again (stripping can unblock a composition)."""
+    text = strip_ignorable(unicodedata.normalize("NFKC", text)).translate(_BLANKS)
+    return unicodedata.normalize("NFC", text)
 
 
 def clean_text(
@@ -30,7 +77,7 @@ def clean_text(
     multiline: bool = False,
     required: bool = True,
 ) -> str:
-    """Return `value` NFC-normalised and stripped, or raise `InvalidInput` naming `field`.
+    """Return `value` normalised (see `normalize`) and stripped, or raise `InvalidInput`.
 
     Limits count code points and UTF-8 bytes of the cleaned text (the database and the
     chat wire both care about bytes). `multiline` allows newlines; browsers submit
@@ -38,7 +85,7 @@ def clean_text(
     """
     if not isinstance(value, str):
         raise TypeError(f"{field} must be str, not {type(value).__name__}")
-    text = unicodedata.normalize("NFC", value)
+    text = normalize(value)
     if multiline:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = text.strip()
@@ -99,3 +146,32 @@ def fold(text: str) -> str:
     text = unicodedata.normalize("NFKD", text).translate(_LETTERS)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return " ".join(text.split())
+
+
+def _latin_homoglyph(ch: str) -> str:
+    for glyph in confusables.confusables_data.get(ch, ()):
+        candidate = glyph["c"]
+        if all(categories.alias(c) in ("LATIN", "COMMON") for c in candidate):
+            return str(candidate)
+    return ch
+
+
+@lru_cache(maxsize=8192)
+def _skeleton_char(ch: str) -> str:
+    # Latin (Vietnamese included, marks and all) and common characters stay as typed, so
+    # "dù" and "du" remain different words; only other scripts' look-alikes are mapped.
+    if ch.isascii() or categories.alias(ch) in ("LATIN", "COMMON", "INHERITED"):
+        return ch
+    return _latin_homoglyph(ch)
+
+
+def skeleton(text: str) -> str:
+    """`normalize`, then each look-alike letter of another script as the Latin it imitates.
+
+    For matching only (banned words, names), never for display: "ѕсаm" -> "scam". The
+    confusables data is Unicode's (UTS #39 confusables.txt, via confusable-homoglyphs).
+    """
+    text = normalize(text)
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFC", "".join(_skeleton_char(ch) for ch in text))

@@ -17,6 +17,7 @@ from tests import services
 pytest_plugins = ("tests.ice_guard",)
 
 _TEMPLATE = f"fl_tpl_{os.getpid()}"
+TEST_HOLD_BUDGET = {"hold_budget_address_grams": 10**9, "hold_budget_device_grams": 10**9}
 
 
 def _pg_admin_url() -> str:
@@ -76,6 +77,9 @@ def settings(database_url: str, tmp_path: os.PathLike[str]):  # type: ignore[no-
         database_url=database_url,
         photos_dir=Path(tmp_path) / "photos",
         secret_key="test-secret-key-which-is-long-enough",
+        # Tests play many buyers from one client (one address, one cookie jar): the hold
+        # budget would refuse them. tests/server/test_hold_budget.py runs the defaults.
+        **TEST_HOLD_BUDGET,
         _env_file=None,  # type: ignore[call-arg]
     )
 

@@ -22,8 +22,9 @@ from shop.chat_orders import Draft, parse_order_message
 from shop.errors import Forbidden, InvalidInput, NotFound, ShopError
 from shop.live import events
 from shop.live.hub import Audience
-from shop.live.identity import client_key, ip_key, valid_client_id
+from shop.live.identity import valid_client_id
 from shop.live.records import ChatLine, Intent
+from shop.live.restrictions import ban_keys, mute_keys
 
 if TYPE_CHECKING:
     from server.live.room import LiveRoom
@@ -91,13 +92,14 @@ class Conversation:
             if not valid_client_id(client_id):
                 raise InvalidInput("client_id is not one this server handed out", field="client_id")
             self.viewer.client_id = client_id
+            self.viewer.identity.claim(client_id)  # the old ids still answer for this socket
         if await self._banned():
             raise Closing(BANNED_CODE, "banned from this live session", "banned")
         self.viewer.name = name
         self.reply(events.hello(self.viewer.client_id, name, self.viewer.role))
 
     async def auth(self, token: object) -> None:
-        """Staff sign in on the socket: `?token=` or a first {"type": "auth", "token"}."""
+        """Staff sign in on the socket with a first {"type": "auth", "token"} message."""
         if not isinstance(token, str) or not token:
             raise Closing(4001, "unauthenticated: a staff token is required", "unauthenticated")
         try:
@@ -118,7 +120,7 @@ class Conversation:
         self.reply(events.hello(self.viewer.client_id, self.viewer.name, self.viewer.role))
 
     async def _banned(self) -> bool:
-        keys = [client_key(self.viewer.client_id), ip_key(self.viewer.ip)]
+        keys = ban_keys(self.viewer.identity)
         return await self.live.hub.restricted_until(self.session_id, "ban", keys) is not None
 
     async def chat(self, message: dict[str, Any]) -> None:
@@ -130,8 +132,8 @@ class Conversation:
         if not viewer.staff:
             if await self._banned():
                 raise Closing(BANNED_CODE, "banned from this live session", "banned")
-            key = client_key(viewer.client_id)
-            muted = await live.hub.restricted_until(self.session_id, "mute", [key])
+            keys = mute_keys(viewer.identity)
+            muted = await live.hub.restricted_until(self.session_id, "mute", keys)
             if muted is not None:
                 self.reply(events.error("muted", "you are muted in this chat", until=int(muted)))
                 return
@@ -156,6 +158,7 @@ class Conversation:
                 client_id=viewer.client_id,
                 ip=viewer.ip,
                 role=viewer.role,
+                device=viewer.identity.device,
             ),
         )
         await live.service.publish(self.session_id, events.chat_line(line))

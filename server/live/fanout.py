@@ -17,6 +17,7 @@ from server.live.sinks import Sink, text_frame
 from shop.live.events import STOCK_PREFIX
 from shop.live.hub import Audience
 from shop.live.ratelimit import TokenBucket
+from shop.live.restrictions import Identity
 
 log = logging.getLogger("farmlive.live")
 
@@ -30,6 +31,7 @@ class Viewer:
         "chat_bucket",
         "client_id",
         "frames",
+        "identity",
         "ip",
         "name",
         "pending",
@@ -46,10 +48,13 @@ class Viewer:
         ip: str,
         chat_bucket: TokenBucket,
         frames: TokenBucket,
+        device: str = "",
     ) -> None:
         self.sink = sink
         self.client_id = client_id
         self.ip = ip
+        # Everything this socket has been known by: what mutes and bans are checked on.
+        self.identity = Identity([client_id], device=device, ip=ip)
         self.name: str | None = None
         self.role: str | None = None  # set once a staff token is accepted
         self.user_id: int | None = None
@@ -169,5 +174,6 @@ class Fanout:
         except ValueError:
             return
         if data.get("type") == "kick":
-            for viewer in [v for v in room.viewers if v.client_id == data.get("client_id")]:
+            client_id, device = str(data.get("client_id")), str(data.get("device") or "")
+            for viewer in [v for v in room.viewers if v.identity.known_as(client_id, device)]:
                 self.drop(session_id, viewer, int(data["code"]), str(data["reason"]))

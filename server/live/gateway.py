@@ -5,11 +5,14 @@ Order of events for a connection:
    client): the same host as the request, the public URL, or settings.allowed_origins.
    Then the per-IP connect limit (server/abuse.py): too many connects from one address
    are told `rate_limited` and closed with 4029 right after the handshake.
-2. Accept, pick the sink (direct under uvicorn, queued elsewhere), join the room in
-   "pending" mode so nothing published from now on is missed.
+2. Accept (handing out the signed device cookie, server/device.py, if the browser has
+   none: mutes and bans hold on it), pick the sink (direct under uvicorn, queued
+   elsewhere), join the room in "pending" mode so nothing published from now on is missed.
 3. Build and send the snapshot, then what arrived meanwhile (minus what the snapshot
    already holds), then switch to direct delivery.
-4. Read client frames: flood limit (4029), JSON, then the Conversation.
+4. Read client frames: flood limit (4029), JSON, then the Conversation. Staff sign in with
+   a first `auth` message; a `?token=` in the URL is refused (`error token_in_url`) and
+   redacted from every log line (server/request_log.py).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket
 
+from server.device import device_or_new
 from server.errors import RateLimited
 from server.live.capture import RAW_SEND
 from server.live.conversation import Closing, Conversation
@@ -101,13 +105,17 @@ async def serve_live(websocket: WebSocket, session_id: int, services: Services) 
         except RateLimited as exc:
             await _refuse(websocket, exc)
             return
-    await websocket.accept()
+    secure = (settings.public_url or "").startswith("https:")
+    device, set_cookie = device_or_new(websocket, services.tokens, secure=secure)
+    headers = [(b"set-cookie", set_cookie.encode("latin-1"))] if set_cookie else None
+    await websocket.accept(headers=headers)
     sink = make_sink(websocket, settings)
     now = time.monotonic()
     viewer = Viewer(
         sink,
         client_id=new_client_id(),
         ip=ip,
+        device=device,
         chat_bucket=live.throttle.connection_bucket(now),
         frames=TokenBucket(live.frame_rate, now),
     )
@@ -123,9 +131,6 @@ async def serve_live(websocket: WebSocket, session_id: int, services: Services) 
             return
         live.fanout.join(session_id, viewer)
         conversation = Conversation(services, live, session_id, viewer, facts, facts_loader)
-        token = websocket.query_params.get("token")
-        if token is not None:
-            await conversation.auth(token)
         snapshot, keep = await build_snapshot(
             facts=facts,
             hub=live.hub,
@@ -136,6 +141,12 @@ async def serve_live(websocket: WebSocket, session_id: int, services: Services) 
         if not live.fanout.go_live(viewer, snapshot, keep):
             live.fanout.drop(session_id, viewer, 4000, "too slow: the snapshot was not read")
             return
+        if "token" in websocket.query_params:
+            # Tokens in URLs end up in proxies' and browsers' logs: staff sign in with a
+            # first {"type": "auth", "token"} message only, so this one is never used.
+            conversation.reply(
+                events.error("token_in_url", 'send the token as {"type": "auth", "token": ...}')
+            )
         await _converse(websocket, conversation, settings)
     except Closing as exc:
         if not sink.closed:

@@ -7,7 +7,6 @@ written to the audit log.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -16,8 +15,10 @@ from shop.adapters.sql.audit import record
 from shop.errors import InvalidInput, NotFound
 from shop.live import events
 from shop.live.hub import CHAT_KEEP, Audience
-from shop.live.identity import client_key, ip_key, valid_client_id
+from shop.live.identity import valid_client_id
 from shop.live.records import ChatLine
+from shop.live.restrictions import keys_to_restrict
+from shop.text import skeleton
 
 if TYPE_CHECKING:
     from server.services import Services
@@ -91,8 +92,9 @@ async def _resolve(
             raise InvalidInput("client_id is malformed", field="client_id")
         found = [x for x in lines if x.client_id == target.client_id]
         return target.client_id, found[-1] if found else None
-    wanted = " ".join(unicodedata.normalize("NFC", target.name or "").split()).casefold()
-    found = [x for x in lines if x.name.casefold() == wanted and x.role is None]
+    # Compared by skeleton: "Ηoa" in Greek is the "Hoa" the moderator saw on screen.
+    wanted = " ".join(skeleton(target.name or "").split()).casefold()
+    found = [x for x in lines if skeleton(x.name).casefold() == wanted and x.role is None]
     if not found:
         raise NotFound("nobody with that name has chatted in this session recently")
     return found[-1].client_id, found[-1]
@@ -113,16 +115,17 @@ async def restrict(
     live = services.live
     client_id, line = await _resolve(services, session_id, target)
     seconds = minutes * 60
-    until = await live.hub.restrict(session_id, kind, client_key(client_id), seconds)
     ip = line.ip if line is not None else ""
+    device = line.device if line is not None else ""
     ip_banned = kind == "ban" and ban_ip and bool(ip)
-    if ip_banned:
-        # Opt-in: mobile carriers put many people behind one address.
-        await live.hub.restrict(session_id, kind, ip_key(ip), seconds)
+    # The author's client id and device; the address only when asked (carriers' NATs).
+    keys = keys_to_restrict(kind, client_id=client_id, device=device, ip=ip, by_address=ban_ip)
+    until = 0.0
+    for key in keys:
+        until = max(until, await live.hub.restrict(session_id, kind, key, seconds))
     if kind == "ban":
-        await live.service.publish(
-            session_id, events.kick(client_id, BAN_CODE, BAN_REASON), Audience.CONTROL
-        )
+        kick = events.kick(client_id, BAN_CODE, BAN_REASON, device=device)
+        await live.service.publish(session_id, kick, Audience.CONTROL)
     name = line.name if line is not None else target.name
     await _audit(
         services,

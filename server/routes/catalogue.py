@@ -12,6 +12,7 @@ from server.schemas.catalogue import (
     CooperativeUpdate,
     LotCreate,
     LotPublic,
+    LotRestock,
     PhotoPublic,
 )
 from server.schemas.types import PathId
@@ -93,3 +94,15 @@ async def list_lots(cid: PathId, services: ServicesDep) -> object:
 @router.get("/lots/{lot_id}", response_model=LotPublic)
 async def get_lot(lot_id: PathId, services: ServicesDep) -> object:
     return (await lot_views(services, [await services.catalogue.get_lot(lot_id)]))[0]
+
+
+@router.post("/lots/{lot_id}/restock", response_model=LotPublic)
+async def restock_lot(
+    lot_id: PathId, body: LotRestock, user: CurrentUser, services: ServicesDep
+) -> object:
+    """Goods back on sale by hand (perishable returns are written off, not restocked)."""
+    require_role(user, Role.COOP)
+    require_cooperative(user, (await services.catalogue.get_lot(lot_id)).cooperative_id)
+    lot = await services.catalogue.restock_lot(user.id, lot_id, body.grams, body.reason)
+    await services.orders.lot_restocked(lot.id, lot.stock_grams)
+    return (await lot_views(services, [lot]))[0]

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from server.auth import CurrentUser
 from server.deps import ServicesDep
+from server.device import new_device, read_device
 from server.packing_csv import packing_csv
 from server.schemas.orders import OrderCreate, OrderCreated, OrderPublic
 from server.schemas.types import PathId
@@ -115,8 +116,13 @@ async def place_order(
     # The hottest route: no dependency to solve (FastAPI's solver costs more per request
     # than what it would fetch) and a response built without a second pydantic pass.
     services: Services = request.app.state.services
-    if services.abuse is not None:
-        await services.abuse.check_ip(services.abuse.limits.orders_ip, request)
+    abuse = services.abuse
+    if abuse is not None:
+        await abuse.check_ip(abuse.limits.orders_ip, request)
+    client = abuse.client_ip(request) if abuse is not None else ""
+    secure = (services.settings.public_url or "").startswith("https:")
+    # The hold budget counts per device only for a cookie we signed; one is handed out.
+    device = read_device(request, services.tokens)
     try:
         phone = normalize_phone(body.buyer.phone)
     except InvalidInput as exc:
@@ -135,12 +141,17 @@ async def place_order(
         payment_method=body.payment_method,
         idempotency_key=idempotency_key,
         request_hash=hashlib.sha256(canonical.encode()).hexdigest(),
+        client_ip=client,
+        device=device,
     )
     with services.metrics.order_latency.time():
         placed = await services.orders.place(cmd)
     services.metrics.orders.labels("created" if placed.created else "replayed").inc()
     payload = {**order_view(placed.order, services, placed.token), "token": placed.token}
-    return JSONResponse(jsonable(payload), status_code=201 if placed.created else 200)
+    response = JSONResponse(jsonable(payload), status_code=201 if placed.created else 200)
+    if not device:
+        response.headers.append("set-cookie", new_device(services.tokens, secure=secure)[1])
+    return response
 
 
 def jsonable(value: Any) -> Any:

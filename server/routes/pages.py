@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 
 from server.deps import ServicesDep
 from server.http_headers import SecurityHeaders, origin_of
+from server.schemas.types import PathId
 from server.settings import Settings
 
 # Editable installs and a source checkout: web/ sits beside server/.
@@ -39,12 +40,12 @@ async def home_page() -> FileResponse:
 
 
 @router.api_route("/live/{sid}", methods=["GET", "HEAD"], include_in_schema=False)
-async def viewer_page(sid: int) -> FileResponse:
+async def viewer_page(sid: PathId) -> FileResponse:
     return _page("live.html")
 
 
 @router.api_route("/studio/{sid}", methods=["GET", "HEAD"], include_in_schema=False)
-async def studio_page(sid: int) -> FileResponse:
+async def studio_page(sid: PathId) -> FileResponse:
     return _page("studio.html")
 
 
@@ -59,7 +60,7 @@ async def transparency_list_page() -> FileResponse:
 
 
 @router.api_route("/minh-bach/{sid}", methods=["GET", "HEAD"], include_in_schema=False)
-async def transparency_page(sid: int) -> FileResponse:
+async def transparency_page(sid: PathId) -> FileResponse:
     return _page("minh-bach.html")
 
 

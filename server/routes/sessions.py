@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from fastapi import APIRouter
 
 from server.auth import CurrentUser
 from server.deps import ServicesDep
+from server.hold_budget import budget_limits
 from server.schemas.catalogue import (
+    BuyerLimitsView,
     LotFiguresPublic,
     OfferCreate,
     OfferPublic,
@@ -82,12 +86,16 @@ async def session_view(services: Services, session: LiveSession) -> SessionPubli
 async def staff_view(services: Services, session: LiveSession) -> SessionStaff:
     public = await session_view(services, session)
     base = (services.settings.media_url or services.settings.public_url or "").rstrip("/")
+    limits = budget_limits(services.settings)
     return SessionStaff(
         **public.model_dump(),
         stream_key=session.stream_key,
         whip_url=f"{base}/whip/{session.id}",
         moderator_ids=sorted(session.moderator_ids),
         banned_words=list(session.banned_words),
+        buyer_limits=BuyerLimitsView(
+            **dataclasses.asdict(limits), max_grams_per_buyer=session.max_grams_per_buyer
+        ),
     )
 
 

@@ -71,6 +71,9 @@ class LotCreate(BaseModel):
     origin: OptionalText(200) = None  # type: ignore[valid-type]
     harvest_date: date | None = None
     vietgap: bool = False
+    # Fresh produce (the default): goods confirmed and then returned or cancelled are
+    # written off, never put back on sale.
+    perishable: bool = True
     stock_grams: Grams
 
 
@@ -83,9 +86,16 @@ class LotPublic(BaseModel):
     origin: str | None
     harvest_date: date | None
     vietgap: bool
+    perishable: bool
     stock_grams: int
     sold_grams: int
     photos: list[PhotoPublic] = []
+
+
+class LotRestock(BaseModel):
+    model_config = STRICT
+    grams: Grams
+    reason: Text(300)  # type: ignore[valid-type]
 
 
 class LotFiguresPublic(BaseModel):
@@ -155,6 +165,19 @@ class SessionPublic(BaseModel):
     attached_lot_ids: list[int]
 
 
+class BuyerLimitsView(BaseModel):
+    """The anti-hoarding limits in force (shop/hold_policy.py), shown to the host."""
+
+    address_grams: int
+    device_grams: int
+    window_seconds: int
+    hold_seconds: int
+    short_hold_seconds: int
+    nearly_sold_out_ratio: float
+    enabled: bool
+    max_grams_per_buyer: int | None  # the session's own per-phone cap, if any
+
+
 class SessionStaff(SessionPublic):
     """What staff see: the public view plus the stream key for OBS/WHIP."""
 
@@ -162,6 +185,7 @@ class SessionStaff(SessionPublic):
     whip_url: str
     moderator_ids: list[int]
     banned_words: list[str]
+    buyer_limits: BuyerLimitsView | None = None
 
 
 class LotAttach(BaseModel):

@@ -54,5 +54,6 @@ Grams = Annotated[StrictInt, BeforeValidator(_not_bool), Field(gt=0, le=10_000_0
 Vnd = Annotated[StrictInt, BeforeValidator(_not_bool), Field(ge=0, le=100_000_000_000)]
 Id = Annotated[StrictInt, BeforeValidator(_not_bool), Field(gt=0, le=2**31 - 1)]
 
-# An id in a URL path: out of range is a 422 here, not an integer overflow in the database.
+# An id in a URL path: out of range is a 404 (server/errors.py), never an integer overflow
+# in the database.
 PathId = Annotated[int, Path(ge=1, le=2**31 - 1)]

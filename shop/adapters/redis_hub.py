@@ -165,6 +165,7 @@ class RedisHub:
             "client": line.client_id,
             "ip": line.ip,
             "role": line.role or "",
+            "device": line.device,
         }
         key = self._key(session_id, "chat")
         async with self._translate():
@@ -180,6 +181,7 @@ class RedisHub:
             client_id=line.client_id,
             ip=line.ip,
             role=line.role,
+            device=line.device,
         )
 
     @staticmethod
@@ -193,6 +195,7 @@ class RedisHub:
             client_id=data.get("client", ""),
             ip=data.get("ip", ""),
             role=data.get("role") or None,
+            device=data.get("device", ""),
         )
 
     async def recent_chat(self, session_id: int, count: int = CHAT_HISTORY) -> list[ChatLine]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from shop.errors import InvalidInput
 from shop.phone import mask_phones_in_text
-from shop.text import clean_text, fold
+from shop.text import clean_text, fold, skeleton
 
 
 class BannedWord(InvalidInput):
@@ -42,7 +42,7 @@ class ChatRules:
         self.limits = limits or ChatLimits()
         self._banned: list[_Banned] = []
         for entry in banned_words:
-            typed = tuple(_WORD.findall(unicodedata.normalize("NFC", entry).lower()))
+            typed = tuple(_WORD.findall(skeleton(entry).lower()))
             if typed:
                 self._banned.append(_Banned(tuple(fold(w) for w in typed), typed))
 
@@ -56,6 +56,9 @@ class ChatRules:
             field="name",
         )
         name = " ".join(name.split())
+        if not any(unicodedata.category(ch)[0] in "LNS" for ch in name):
+            # Dots, dashes or blank-looking symbols only: nobody can tell who said what.
+            raise InvalidInput("name needs at least one letter, digit or emoji", field="name")
         if self.has_banned_word(name):
             raise BannedWord("this name is not allowed here", field="name")
         return name
@@ -80,7 +83,8 @@ class ChatRules:
         """
         if not self._banned:
             return False
-        typed = _WORD.findall(unicodedata.normalize("NFC", text).lower())
+        # The skeleton: ignorable characters gone, Cyrillic/Greek look-alikes made Latin.
+        typed = _WORD.findall(skeleton(text).lower())
         folded = [fold(w) for w in typed]
         for banned in self._banned:
             size = len(banned.folded)

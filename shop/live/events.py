@@ -152,6 +152,9 @@ def intent_fields(item: Intent) -> Event:
     }
 
 
-def kick(client_id: str, code: int, reason: str) -> Event:
+def kick(client_id: str, code: int, reason: str, device: str = "") -> Event:
     """A control message between instances: close this viewer's sockets everywhere."""
-    return {"type": "kick", "client_id": client_id, "code": code, "reason": reason}
+    event: Event = {"type": "kick", "client_id": client_id, "code": code, "reason": reason}
+    if device:
+        event["device"] = device
+    return event

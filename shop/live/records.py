@@ -20,6 +20,7 @@ class ChatLine:
     client_id: str
     ip: str = ""
     role: str | None = None  # a staff author's role ("host", "moderator", ...)
+    device: str = ""  # the author's device id (shop/live/restrictions.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -145,12 +145,13 @@ async def live_server(tmp_path: Path, **overrides: Any) -> AsyncIterator[LiveSer
     """create_app(settings) served by uvicorn (deflate off, as `farmlive serve`)."""
     from server.app import create_app
     from server.settings import Settings
+    from tests.conftest import TEST_HOLD_BUDGET
 
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{tmp_path}/live.db",
         secret_key="test-secret-key-which-is-long-enough",
         _env_file=None,  # type: ignore[call-arg]
-        **overrides,
+        **{**TEST_HOLD_BUDGET, **overrides},
     )
     app = create_app(settings)
     config = uvicorn.Config(

@@ -37,8 +37,14 @@ async def login(api: Api, email: str, password: str, **headers: str) -> httpx.Re
     )
 
 
-async def test_five_failed_sign_ins_lock_the_account_for_a_while(api: Api) -> None:
-    """After 5 wrong passwords even the right one gets 429 rate_limited with Retry-After."""
+def from_address(api: Api, ip: str) -> dict[str, str]:
+    """Headers that make the in-process client look like `ip` (the test peer is trusted)."""
+    api.app.state.settings.trusted_proxies = ["127.0.0.1"]  # type: ignore[attr-defined]
+    return {"X-Forwarded-For": ip}
+
+
+async def test_five_failed_sign_ins_slow_that_address_down_for_that_account(api: Api) -> None:
+    """After 5 wrong passwords from one address, even the right one from it gets 429."""
     for _ in range(5):
         assert (await login(api, "host@t.vn", "wrong-password")).status_code == 401
     locked = await login(api, "HOST@t.vn ", "password-123")
@@ -48,7 +54,68 @@ async def test_five_failed_sign_ins_lock_the_account_for_a_while(api: Api) -> No
     assert (await login(api, "admin@t.vn", "password-123")).status_code == 200
 
 
-async def test_the_account_throttle_stays_on_without_per_ip_limits(api: Api) -> None:
+async def test_an_attacker_cannot_lock_the_owner_out(api: Api) -> None:
+    """Finding 2: wrong passwords from one address never refuse the owner at another one."""
+    attacker = from_address(api, "198.51.100.66")
+    for _ in range(12):
+        await login(api, "host@t.vn", "wrong-password", **attacker)
+    assert (await login(api, "host@t.vn", "password-123", **attacker)).status_code == 429
+    owner = from_address(api, "203.0.113.10")
+    assert (await login(api, "host@t.vn", "password-123", **owner)).status_code == 200
+
+
+async def test_one_address_cannot_lock_many_accounts(api: Api) -> None:
+    """Finding 2: failing ten accounts from one address leaves each usable from elsewhere."""
+    attacker = from_address(api, "198.51.100.67")
+    emails = ["host@t.vn", "admin@t.vn", "coop@t.vn"]
+    for email in emails:
+        for _ in range(5):
+            await login(api, email, "wrong-password", **attacker)
+    owner = from_address(api, "203.0.113.11")
+    for email in emails:
+        assert (await login(api, email, "password-123", **owner)).status_code == 200
+
+
+async def test_the_delay_grows_with_the_failures(api: Api) -> None:
+    """Past the free failures the wait grows: minutes first, then ten minutes, then an hour."""
+    clock = [1000.0]
+    api.app.state.services.abuse.limiter._clock = lambda: clock[0]  # type: ignore[attr-defined]
+    waits: list[int] = []
+    failures = 0
+    while failures < 21:
+        r = await login(api, "coop@t.vn", "wrong-password")
+        failures += r.status_code == 401
+        if r.status_code == 429:
+            wait = int(r.headers["retry-after"])
+            waits.append(wait)
+            clock[0] += wait
+    assert waits[0] <= 60 and max(waits) >= 600, waits
+    assert waits == sorted(waits), waits
+    assert len(waits) < 30, waits
+
+
+async def test_repeated_failures_leave_an_audit_entry(api: Api) -> None:
+    """The fifth failure from one address writes one `auth.failures` row, not one per try."""
+    from sqlalchemy import select
+
+    from shop.adapters.sql.tables import audit_log
+
+    for _ in range(5):
+        await login(api, "host@t.vn", "wrong-password")
+    await login(api, "host@t.vn", "wrong-password")  # refused (429): not counted again
+    async with api.app.state.services.engine.connect() as conn:  # type: ignore[attr-defined]
+        rows = (
+            await conn.execute(
+                select(audit_log.c.action, audit_log.c.detail).where(
+                    audit_log.c.action == "auth.failures"
+                )
+            )
+        ).all()
+    assert len(rows) == 1
+    assert rows[0].detail["email"] == "host@t.vn" and rows[0].detail["throttled"] == ["login-fail"]
+
+
+async def test_the_login_throttle_stays_on_without_per_ip_limits(api: Api) -> None:
     """FARMLIVE_RATE_LIMITS=off lifts per-IP limits only, never the brute-force throttle."""
     api.app.state.settings.rate_limits = False  # type: ignore[attr-defined]
     for _ in range(5):

@@ -63,6 +63,11 @@ RULES: dict[tuple[str, str], Rule] = {
         OWN_COOPERATIVE,
         lambda w: {"cooperative_id": w.ids["cid"], "product": "Vải", "stock_grams": 1000},
     ),
+    ("POST", "/api/lots/{lot_id}/restock"): Rule(
+        "/api/lots/{lot_id}/restock",
+        OWN_COOPERATIVE,
+        lambda w: {"grams": 1000, "reason": "hàng còn tốt"},
+    ),
     ("POST", "/api/sessions"): Rule(
         "/api/sessions", frozenset({"coop", "coop2", "moderator"}), lambda w: {"title": "Phiên"}
     ),
@@ -187,6 +192,7 @@ RULES: dict[tuple[str, str], Rule] = {
 KNOWN = {
     ("POST", "/api/cooperatives"),
     ("POST", "/api/lots"),
+    ("POST", "/api/lots/{lot_id}/restock"),
     ("POST", "/api/sessions"),
     ("POST", "/api/sessions/{sid}/offers"),
     ("POST", "/api/sessions/{sid}/start"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 import time
 import unicodedata
@@ -128,7 +129,9 @@ async def test_rate_limit_never_drops_an_order(srv: LiveServer) -> None:
 async def test_comment_to_order_draft_intent_and_placed_order_match(srv: LiveServer) -> None:
     """ "chốt 2 thùng 5kg": chat for all, a private draft, an intent for staff; the order matches."""
     s = await live_session(srv.api)
-    staff = await viewer(srv, s["sid"], token=srv.api.tokens["moderator"])
+    staff = await viewer(srv, s["sid"])
+    await staff.send(type="auth", token=srv.api.tokens["moderator"])
+    await staff.expect("hello")
     buyer, other = await viewer(srv, s["sid"], "Chị Hoa"), await viewer(srv, s["sid"], "Anh Ba")
     await buyer.send(type="chat", text="chốt 2 thùng 5kg nha shop, sđt 0912345678")
     line = await other.expect("chat")
@@ -286,10 +289,12 @@ async def test_staff_sign_in_on_the_socket(srv: LiveServer) -> None:
     assert hello["role"] == "host"
     await host.send(type="chat", text="Chào cả nhà, vải về rồi!")
     assert (await host.expect("chat"))["role"] == "host"
-    other_host = await Peer.open(srv.ws_url(s["sid"], token=srv.api.tokens["host2"]))
+    other_host = await viewer(srv, s["sid"])
+    await other_host.send(type="auth", token=srv.api.tokens["host2"])
     assert await other_host.closed_with() == (4003, "you do not moderate this live session")
-    assert other_host.of("error")[0]["code"] == "forbidden" and not other_host.of("snapshot")
-    forged = await Peer.open(srv.ws_url(s["sid"], token="not-a-token"))
+    assert other_host.of("error")[0]["code"] == "forbidden"
+    forged = await viewer(srv, s["sid"])
+    await forged.send(type="auth", token="not-a-token")
     assert await forged.closed_with() == (4001, "the token is invalid or expired")
     await host.close()
 
@@ -378,3 +383,81 @@ async def test_viewer_count_is_broadcast(srv: LiveServer) -> None:
     await peers[1].expect("viewers", lambda e: e["count"] == 2, timeout=3)
     for peer in peers[1:]:
         await peer.close()
+
+
+async def test_a_token_in_the_url_is_refused_and_never_logged(
+    srv: LiveServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Finding 8: `?token=` signs nobody in, and no log line (uvicorn's included) carries it."""
+    from server.request_log import JsonFormatter
+
+    s = await live_session(srv.api)
+    token = srv.api.tokens["host"]
+    caplog.set_level(logging.INFO, logger="uvicorn.error")
+    with caplog.at_level(logging.INFO):
+        peer = await viewer(srv, s["sid"], token=token)
+        assert (await peer.expect("error"))["code"] == "token_in_url"
+        hello = await peer.hello("Khách")
+        assert hello.get("role") is None
+        await peer.close()
+        await wait_for(lambda: any("WebSocket" in r.getMessage() for r in caplog.records))
+    raw = [r.getMessage() for r in caplog.records]
+    assert any(token in line for line in raw), "uvicorn did write the URL: the case is real"
+    formatter = JsonFormatter()
+    lines = [formatter.format(r) for r in caplog.records]
+    assert not [line for line in lines if token in line]
+    assert any("token=[redacted]" in line for line in lines)
+
+
+def device_cookie(peer: Peer) -> str:
+    """The `fl_device=...` pair the server handed this socket at the handshake."""
+    assert peer.ws.response is not None
+    return peer.ws.response.headers["Set-Cookie"].split(";", 1)[0]
+
+
+async def test_a_fresh_client_id_on_the_same_socket_stays_muted(srv: LiveServer) -> None:
+    """Finding 6: after a mute, a new `hello` with a new client id cannot chat again."""
+    s = await live_session(srv.api)
+    sid, mod = s["sid"], srv.api.auth("moderator")
+    troll, other = await viewer(srv, sid, "Kẻ phá"), await viewer(srv, sid, "Chị Hoa")
+    await troll.send(type="chat", text="spam")
+    line = await other.expect("chat")
+    r = await srv.api.client.post(
+        f"/api/sessions/{sid}/mute", json={"message_id": line["id"], "minutes": 5}, headers=mod
+    )
+    assert r.status_code == 200
+    await troll.hello("Tên khác", client_id="Z" * 22)
+    await troll.send(type="chat", text="vẫn nói được?")
+    assert (await troll.expect("error"))["code"] == "muted"
+    await other.close()
+    await troll.close()
+
+
+async def test_a_banned_viewer_stays_banned_on_the_socket_and_after_reconnecting(
+    srv: LiveServer,
+) -> None:
+    """Finding 6: a fresh id on the socket is still banned, and so is the browser coming back."""
+    s = await live_session(srv.api)
+    sid, mod = s["sid"], srv.api.auth("moderator")
+    troll, other = await viewer(srv, sid, "Kẻ phá"), await viewer(srv, sid, "Chị Hoa")
+    cookie = device_cookie(troll)
+    await troll.send(type="chat", text="spam")
+    await other.expect("chat")
+    await troll.hello("Người mới", client_id="Q" * 22)
+    r = await srv.api.client.post(
+        f"/api/sessions/{sid}/ban", json={"name": "Kẻ phá", "minutes": 60}, headers=mod
+    )
+    assert r.status_code == 200 and not r.json()["ip_banned"]
+    assert await troll.closed_with() == (4003, "banned from this live session")
+    back = await Peer.open(srv.ws_url(sid), additional_headers={"Cookie": cookie})
+    await back.expect("snapshot")
+    assert "Set-Cookie" not in back.ws.response.headers  # type: ignore[union-attr]
+    await back.send(type="hello", name="Hoàn toàn mới", client_id="N" * 22)
+    assert await back.closed_with() == (4003, "banned from this live session")
+    forged = cookie.split(".")[0] + "." + "0" * 32
+    stranger = await Peer.open(srv.ws_url(sid), additional_headers={"Cookie": forged})
+    await stranger.expect("snapshot")
+    assert device_cookie(stranger) != cookie  # a forged cookie is replaced, not believed
+    assert (await stranger.hello("Khách lạ"))["name"] == "Khách lạ"
+    await stranger.close()
+    await other.close()

@@ -31,7 +31,7 @@ MATRIX = """
 -               placed/sell pending_payment/hold . . . . . . . . .
 pending_payment . . paid/sell paid/sell cancelled/release cancelled/release expired/release . . . .
 placed          . . confirmed/none . . cancelled/release . . . . .
-confirmed       . . noop . . cancelled/release . . shipped/none . returned/restock_or_write_off
+confirmed       . . noop . . cancelled/restock_or_write_off . . shipped/none . returned/restock_or_write_off
 paid            . . noop noop . . . refunded/write_off shipped/none . .
 shipped         . . . . . . . . noop delivered/none returned/restock_or_write_off
 delivered       . . . . . . . . . noop .
@@ -86,8 +86,9 @@ def test_each_move_effect_matches_what_the_statuses_hold(
     assert isinstance(move, Move)
     before = Stock.NOTHING if status is None else stock_of(status)
     for perishable in (True, False):
-        after = stock_of(move.to, perishable=perishable)
         effect = resolve(move.effect, perishable=perishable)
+        # A write-off marks the order (`written_off`): that mark is what the gate follows.
+        after = stock_of(move.to, written_off=effect is Effect.WRITE_OFF)
         allowed = {
             Effect.HOLD: {(Stock.NOTHING, Stock.HELD)},
             Effect.SELL: {(Stock.NOTHING, Stock.SOLD), (Stock.HELD, Stock.SOLD)},
@@ -104,6 +105,9 @@ def test_returned_goods_are_written_off_unless_the_lot_restocks() -> None:
     assert resolve(Effect.RESTOCK_OR_WRITE_OFF, perishable=False) is Effect.RELEASE
     assert stock_of(OrderStatus.RETURNED) is Stock.GONE
     assert stock_of(OrderStatus.RETURNED, perishable=False) is Stock.NOTHING
+    assert stock_of(OrderStatus.RETURNED, written_off=False) is Stock.NOTHING
+    assert stock_of(OrderStatus.CANCELLED, written_off=True) is Stock.GONE
+    assert resolve(outcome(OrderStatus.CONFIRMED, Event.CANCEL).effect) is Effect.WRITE_OFF  # type: ignore[union-attr]
     assert resolve(Effect.SELL, perishable=False) is Effect.SELL
 
 

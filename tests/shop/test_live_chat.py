@@ -91,3 +91,64 @@ def test_phone_numbers_are_masked_for_others() -> None:
     """Others see 0912•••678 for any written form of a mobile number; prices stay."""
     text = "gọi em 0912 345 678 hoặc +84 912.345.679, giá 250.000"
     assert ChatRules.public_text(text) == "gọi em 0912•••678 hoặc 0912•••679, giá 250.000"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "s\u00adcam",  # soft hyphen
+        "sc\u2061am",  # function application (invisible operator)
+        "sca\u034fm",  # combining grapheme joiner
+        "l\u00adừa đ\u034fảo",
+        "ѕсаm",  # Cyrillic dze, es, a
+        "ѕсаm quá",
+        "ｓｃａｍ",  # full-width letters
+        "lừа đảо",  # Cyrillic a and o inside Vietnamese words
+    ],
+)
+def test_banned_words_hidden_by_invisible_or_look_alike_letters_are_caught(text: str) -> None:
+    """Finding 9: soft hyphen, U+2061, U+034F and Cyrillic look-alikes no longer hide a word."""
+    with pytest.raises(BannedWord):
+        RULES.clean_message(text)
+
+
+def test_look_alike_letters_in_names_are_caught() -> None:
+    """A name spelled with Cyrillic letters that read as a banned word is refused."""
+    with pytest.raises(BannedWord):
+        RULES.clean_name("Ѕсаm Shop")
+
+
+def test_stripped_characters_do_not_reach_other_viewers() -> None:
+    """What is stored is the cleaned text: the ignorable characters are gone."""
+    assert RULES.clean_message("ch\u00adào\u2061 cả\u034f nhà") == "chào cả nhà"
+
+
+@pytest.mark.parametrize(
+    "name", ["\u3164", "\u115f\u1160", "\u2800\u2800", "\u00ad", "...", "\ufe0e", " \u3000 "]
+)
+def test_blank_names_are_refused(name: str) -> None:
+    """Finding 9: Hangul fillers, braille blanks, soft hyphens or dots only are no name."""
+    with pytest.raises(InvalidInput) as caught:
+        RULES.clean_name(name)
+    assert caught.value.details["field"] == "name"
+
+
+def test_emoji_names_are_still_names() -> None:
+    """A name of an emoji alone is a name."""
+    assert RULES.clean_name("🍒") == "🍒"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "gọi ０９１２３４５６７８",
+        "gọi ０９１２　３４５　６７８",
+        "gọi ０９１２－３４５－６７８",
+        "gọi ＋８４ ９１２３４５６７８",
+    ],
+)
+def test_full_width_phone_numbers_are_masked(text: str) -> None:
+    """Finding 9: a phone typed in full-width digits (and separators) is masked for others."""
+    public = ChatRules.public_text(RULES.clean_message(text))
+    assert public == "gọi 0912•••678"
+    assert ChatRules.public_text(text) == "gọi 0912•••678"

@@ -220,6 +220,8 @@ def run_machine(world: World, examples: int) -> None:
                 assert before is OrderStatus.PAID
                 return
             assert after is OrderStatus.CANCELLED, (before, after)
+            if before is OrderStatus.CONFIRMED:  # perishable: confirmed goods are written off
+                self.stock -= self.grams[order_id]
             self.status[order_id] = after
             self.stale.discard(order_id)  # cancelling syncs the gate for this order
 

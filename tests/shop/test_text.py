@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shop.errors import InvalidInput
-from shop.text import clean_text, fold
+from shop.text import clean_text, fold, skeleton
 
 
 def clean(value: str, **kwargs: object) -> str:
@@ -170,3 +170,23 @@ def test_fold_leaves_no_marks_or_uppercase(value: str) -> None:
     assert "đ" not in out
     assert out == out.casefold()
     assert "  " not in out
+
+
+@pytest.mark.parametrize("char", ["\u00ad", "\u2061", "\u034f", "\u180e", "\ufe01", "\U000e0041"])
+def test_strips_default_ignorable_and_format_characters(char: str) -> None:
+    """Soft hyphen, invisible operators, the grapheme joiner, tags: stripped, not kept."""
+    assert clean(f"Vải{char} thiều") == "Vải thiều"
+
+
+def test_normalises_compatibility_forms() -> None:
+    """NFKC: full-width digits and letters and ligatures become what they look like."""
+    assert clean("ｖｌ５ ０９１２ ﬁ") == "vl5 0912 fi"
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [("ѕсаm", "scam"), ("Ρаypal", "Paypal"), ("lừа đảо", "lừa đảo"), ("vải thiều", "vải thiều")],
+)
+def test_skeleton_maps_look_alikes_of_other_scripts_to_latin(typed: str, expected: str) -> None:
+    """Cyrillic and Greek look-alikes become Latin; Vietnamese letters keep their marks."""
+    assert skeleton(typed) == expected

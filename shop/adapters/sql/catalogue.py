@@ -45,6 +45,7 @@ class NewLot:
     origin: str | None = None
     harvest_date: date | None = None
     vietgap: bool = False
+    perishable: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +129,7 @@ class SqlCatalogue:
                     origin=new.origin,
                     harvest_date=new.harvest_date,
                     vietgap=new.vietgap,
+                    perishable=new.perishable,
                     stock_grams=new.stock_grams,
                     sold_grams=0,
                     created_at=utcnow(),
@@ -138,6 +140,25 @@ class SqlCatalogue:
             await audit.record(
                 conn, actor_id, "lot.create", "lot", lot.id, {"stock_grams": lot.stock_grams}
             )
+        return lot
+
+    async def restock_lot(self, actor_id: int | None, lot_id: int, grams: int, reason: str) -> Lot:
+        """Staff put goods back on sale by hand (written-off goods that are fine after all,
+        a late harvest): the lot's stock grows by `grams`, audited with the reason."""
+        async with self._engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    update(lots)
+                    .where(lots.c.id == lot_id)
+                    .values(stock_grams=lots.c.stock_grams + grams)
+                    .returning(lots)
+                )
+            ).one_or_none()
+            if row is None:
+                raise NotFound(f"no lot {lot_id}")
+            lot = rows.lot(row)
+            detail = {"grams": grams, "reason": reason, "stock_grams": lot.stock_grams}
+            await audit.record(conn, actor_id, "lot.restock", "lot", lot_id, detail)
         return lot
 
     async def get_lot(self, lot_id: int) -> Lot:

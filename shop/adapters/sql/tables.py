@@ -21,6 +21,8 @@ from sqlalchemy import (
     Table,
     TypeDecorator,
     UniqueConstraint,
+    false,
+    true,
 )
 from sqlalchemy.engine import Dialect
 
@@ -103,6 +105,8 @@ lots = Table(
     Column("origin", String(200), nullable=True),
     Column("harvest_date", Date, nullable=True),
     Column("vietgap", Boolean, nullable=False, server_default="0"),
+    # Fresh produce: confirmed goods that come back are written off, never resold.
+    Column("perishable", Boolean, nullable=False, server_default=true()),
     Column("stock_grams", Grams, nullable=False),
     # Only the backstop update (`sold_grams + :g <= stock_grams`) moves this column.
     Column("sold_grams", Grams, nullable=False, server_default="0"),
@@ -249,6 +253,8 @@ orders = Table(
     Column("flags", JSON, nullable=True),
     # The short code buyers are shown (shop/order_code.py); drawn at random, so unique.
     Column("code", String(8), nullable=False),
+    # The order's goods left the lot for good (a refund, or a perishable return/cancel).
+    Column("written_off", Boolean, nullable=False, server_default=false()),
     UniqueConstraint("session_id", "idempotency_key", name="uq_orders_session_idem"),
     UniqueConstraint("code", name="uq_orders_code"),
     CheckConstraint("quantity > 0", name="quantity_positive"),

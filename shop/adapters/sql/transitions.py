@@ -43,6 +43,7 @@ class Locked:
 
     order: Order
     cooperative_id: int
+    perishable: bool = True
 
 
 def record_of(
@@ -67,14 +68,20 @@ def record_of(
 
 
 async def stock_effect(
-    conn: AsyncConnection, lot_id: int, grams: int, before: Stock, move: Move
+    conn: AsyncConnection,
+    lot_id: int,
+    grams: int,
+    before: Stock,
+    move: Move,
+    *,
+    perishable: bool = True,
 ) -> bool:
     """Apply a move's effect to `lots`; False when the backstop refuses a sale.
 
     Only sales are in `lots` (holds are counted from the orders' statuses), so HOLD and
     the release of a hold write nothing here.
     """
-    effect = resolve(move.effect)  # lots are perishable until they can say otherwise
+    effect = resolve(move.effect, perishable=perishable)
     if effect is Effect.SELL and before is not Stock.SOLD:
         return await add_sold(conn, lot_id, grams)
     if effect is Effect.RELEASE and before is Stock.SOLD:
@@ -93,14 +100,16 @@ class SqlTransitions:
         """The order, row-locked until the transaction ends (PostgreSQL; SQLite has one
         writer anyway, and `move` updates only if the status is still the one read)."""
         query = (
-            select(orders, lots.c.cooperative_id)
+            select(orders, lots.c.cooperative_id, lots.c.perishable)
             .join(lots, lots.c.id == orders.c.lot_id)
             .where(orders.c.id == order_id)
         )
         if self._dialect == "postgresql":
             query = query.with_for_update(of=orders)
         row = (await conn.execute(query)).one_or_none()
-        return None if row is None else Locked(order_of(row), int(row.cooperative_id))
+        if row is None:
+            return None
+        return Locked(order_of(row), int(row.cooperative_id), bool(row.perishable))
 
     async def move(
         self,
@@ -125,11 +134,14 @@ class SqlTransitions:
         if answer is NOOP or answer is REFUSED:
             return Transitioned(current, changed=False, refused=answer is REFUSED)
         assert isinstance(answer, Move)
+        before = stock_of(current.status, written_off=current.written_off)
         if not await stock_effect(
-            conn, current.lot_id, current.grams, stock_of(current.status), answer
+            conn, current.lot_id, current.grams, before, answer, perishable=locked.perishable
         ):
             raise SoldOut(lot_id=current.lot_id)
         extra = dict(values or {})
+        if resolve(answer.effect, perishable=locked.perishable) is Effect.WRITE_OFF:
+            extra["written_off"] = before is Stock.SOLD
         result = await conn.execute(
             update(orders)
             .where(orders.c.id == current.id, orders.c.status == current.status.value)
