@@ -15,6 +15,7 @@ from server.media import media_routes
 from server.request_log import RequestIds
 from server.routes import (
     auth,
+    bank,
     catalogue,
     compliance,
     coop,
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, *, payment_http_client: Any = N
     for module in (health, auth, catalogue, sessions, orders, geo, coop, live, payments):
         app.include_router(module.router)
     app.include_router(compliance.router)
+    app.include_router(bank.router)
     app.add_middleware(CaptureRawSend)  # the live fan-out's fast path (server/live/sinks.py)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIds)  # outermost: the id covers everything below

@@ -30,11 +30,13 @@ from shop.adapters.sql.accounts import SqlAccounts
 from shop.adapters.sql.catalogue import SqlCatalogue
 from shop.adapters.sql.migrate import upgrade
 from shop.adapters.sql.orders import SqlOrders
+from shop.adapters.sql.transfers import SqlTransferInbox
 from shop.catalogue import LiveSession
 from shop.errors import ShopError
 from shop.gate import InventoryGate
 from shop.ordering import OrderService
 from shop.payments.service import PaymentService
+from shop.payments.transfer_matching import TransferMatcher
 from stream import Relay
 
 log = logging.getLogger("farmlive")
@@ -56,6 +58,9 @@ class Services:
     order_reports: SqlOrders | None = None
     redis: Any = None
     payments: PaymentService | None = None
+    # Bank transfers matched from the SePay webhook, and their inbox/staff queue.
+    transfers: TransferMatcher | None = None
+    transfer_inbox: SqlTransferInbox | None = None
     # Per-IP rate limits and the login throttle (server/abuse.py).
     abuse: Abuse | None = None
     # Called after a staff change to a session (start, end, pin) so the live room and the
@@ -189,6 +194,12 @@ async def open_services(
                 metrics=metrics,
             ),
         )
+
+        if settings.sepay_api_key is not None:
+            services.transfer_inbox = SqlTransferInbox(engine)
+            services.transfers = TransferMatcher(
+                payments=payments, orders=order_store, inbox=services.transfer_inbox
+            )
 
         async def forget(session: LiveSession) -> None:
             orders.forget_session(session.id)

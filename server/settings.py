@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     stripe_secret_key: SecretStr | None = None
     stripe_webhook_secret: SecretStr | None = None
     stripe_api_base: str | None = None
+    # SePay's bank-transaction webhook (POST /api/payments/sepay/webhook), API-key auth:
+    # unset = the webhook answers 404 and staff confirm transfers by hand.
+    sepay_api_key: SecretStr | None = None
     hold_seconds: int = Field(default=900, ge=10, le=7 * 24 * 3600)
     rate_limits: Annotated[bool, NoDecode] = True
     # Peers (IPs or CIDRs, comma-separated) whose X-Forwarded-For is believed; empty =

@@ -118,7 +118,9 @@ class GhtkCarrier:
             order = data.get("order") or {}
             label = str(order["label"])
             fee = order.get("fee")
-            return Waybill(tracking=label, fee=int(fee) if fee else None, tracking_url=self.tracking_url(label))
+            return Waybill(
+                tracking=label, fee=int(fee) if fee else None, tracking_url=self.tracking_url(label)
+            )
         error = data.get("error") or {}
         if error.get("code") == "ORDER_ID_EXIST" and error.get("ghtk_label"):
             label = str(error["ghtk_label"])
@@ -141,7 +143,9 @@ class GhtkCarrier:
     async def cancel(self, tracking: str) -> None:
         data = await self._call("POST", f"/services/shipment/cancel/{tracking}")
         if not data.get("success"):
-            raise CarrierRefused(f"GHTK did not cancel {tracking}: {str(data.get('message'))[:200]}")
+            raise CarrierRefused(
+                f"GHTK did not cancel {tracking}: {str(data.get('message'))[:200]}"
+            )
 
     def parse_webhook(self, body: bytes, headers: dict[str, str]) -> CarrierUpdate:
         """`headers` carries `x-farmlive-hash`: the `hash` query value of the callback URL."""

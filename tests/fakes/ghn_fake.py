@@ -78,8 +78,10 @@ class FakeGhn:
     def _create(self, body: dict[str, Any]) -> httpx.Response:
         self.creates += 1
         missing = [k for k in ("to_name", "to_phone", "to_address", "weight") if not body.get(k)]
-        if missing or not isinstance(body.get("weight"), int) or not isinstance(
-            body.get("cod_amount", 0), int
+        if (
+            missing
+            or not isinstance(body.get("weight"), int)
+            or not isinstance(body.get("cod_amount", 0), int)
         ):
             return httpx.Response(
                 400, json={"code": 400, "message": f"invalid {missing}", "data": None}
@@ -103,10 +105,14 @@ class FakeGhn:
 
     def _detail(self, order: dict[str, Any] | None) -> httpx.Response:
         if order is None:
-            return httpx.Response(400, json={"code": 400, "message": "Order not found", "data": None})
+            return httpx.Response(
+                400, json={"code": 400, "message": "Order not found", "data": None}
+            )
         return httpx.Response(200, json={"code": 200, "message": "Success", "data": order})
 
-    def callback(self, order_code: str, status: str, *, time: str = "2026-12-02T09:00:00Z") -> bytes:
+    def callback(
+        self, order_code: str, status: str, *, time: str = "2026-12-02T09:00:00Z"
+    ) -> bytes:
         """The JSON body GHN posts to the shop's callback URL when `order_code` changes."""
         order = self.orders[order_code]
         order["status"] = status

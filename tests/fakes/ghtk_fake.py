@@ -94,7 +94,9 @@ class FakeGhtk:
             "estimated_deliver_time": "Chiều 2026-12-03", "products": [], "status_id": 1,
         }})  # fmt: skip
 
-    def callback(self, label: str, status_id: int, *, action_time: str = "2026-12-02T09:00:00+07:00") -> bytes:
+    def callback(
+        self, label: str, status_id: int, *, action_time: str = "2026-12-02T09:00:00+07:00"
+    ) -> bytes:
         """The JSON body GHTK posts to the shop's callback URL when `label` changes."""
         order = self.orders[label]
         order["status_id"] = status_id

@@ -49,7 +49,9 @@ class Rig:
 
     def callback(self, tracking: str, state: str) -> bytes:
         if isinstance(self.fake, FakeGhn):
-            return self.fake.callback(tracking, {"delivered": "delivered", "returned": "returned"}[state])  # type: ignore[no-any-return]
+            return self.fake.callback(
+                tracking, {"delivered": "delivered", "returned": "returned"}[state]
+            )  # type: ignore[no-any-return]
         return self.fake.callback(tracking, {"delivered": 5, "returned": 21}[state])  # type: ignore[no-any-return]
 
 
@@ -124,7 +126,9 @@ async def test_webhook_verified_and_translated(rig: Rig) -> None:
     """A callback with the right secret reads as delivered/returned; a wrong secret is refused."""
     waybill = await rig.carrier.create(PARCEL)
     body = rig.callback(waybill.tracking, "delivered")
-    update = rig.carrier.parse_webhook(body, {**rig.secret_header, "content-type": "application/json"})
+    update = rig.carrier.parse_webhook(
+        body, {**rig.secret_header, "content-type": "application/json"}
+    )
     assert update.state is DeliveryState.DELIVERED
     assert update.tracking == waybill.tracking and update.order_id == PARCEL.order_id
     assert update.event_id
