@@ -25,8 +25,8 @@ from typing import Protocol
 
 from shop.orders import Order, PaymentMethod
 from shop.payments.port import EventKind, PaymentEvent
-from shop.payments.service import PaymentService
 from shop.payments.sepay import IncomingTransfer
+from shop.payments.service import PaymentService
 
 log = logging.getLogger("farmlive.payments")
 
