@@ -10,9 +10,13 @@ from shop.notify.port import Message, MessageEvent
 _TEXTS: dict[MessageEvent, str] = {
     MessageEvent.RECEIVED: "farmlive: Đã nhận đơn {order_code} ({total}). Cảm ơn bạn!",
     MessageEvent.CONFIRMED: "farmlive: Đơn {order_code} đã được xác nhận, sắp gửi hàng.",
-    MessageEvent.SHIPPED: "farmlive: Đơn {order_code} đã gửi qua {carrier}, mã {tracking}. {tracking_url}",
+    MessageEvent.SHIPPED: (
+        "farmlive: Đơn {order_code} đã gửi qua {carrier}, mã {tracking}. {tracking_url}"
+    ),
     MessageEvent.DELIVERED: "farmlive: Đơn {order_code} đã giao thành công. Cảm ơn bạn!",
-    MessageEvent.CODE: "farmlive: Mã xác nhận của bạn là {code}, dùng trong 10 phút. Không chia sẻ mã này.",
+    MessageEvent.CODE: (
+        "farmlive: Mã xác nhận của bạn là {code}, dùng trong 10 phút. Không chia sẻ mã này."
+    ),
 }
 
 
