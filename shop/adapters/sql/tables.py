@@ -258,7 +258,8 @@ shipments = Table(
     "shipments",
     metadata,
     Column("order_id", String(36), ForeignKey("orders.id"), primary_key=True),
-    Column("carrier", String(16), nullable=False),
+    # An adapter's name (ghn, ghtk) or, shipped by hand, the carrier staff typed.
+    Column("carrier", String(40), nullable=False),
     # The job: queued (waybill not made yet) | created | failed (staff must act) | cancelled
     Column("state", String(12), nullable=False),
     Column("tracking", String(64), nullable=True),

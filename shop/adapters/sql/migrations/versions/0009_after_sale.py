@@ -61,7 +61,7 @@ def upgrade() -> None:
     op.create_table(
         "shipments",
         sa.Column("order_id", sa.String(length=36), nullable=False),
-        sa.Column("carrier", sa.String(length=16), nullable=False),
+        sa.Column("carrier", sa.String(length=40), nullable=False),
         sa.Column("state", sa.String(length=12), nullable=False),
         sa.Column("tracking", sa.String(length=64), nullable=True),
         sa.Column("tracking_url", sa.String(length=255), nullable=True),
