@@ -2,8 +2,9 @@
 
 Pages are A6 (105 x 148 mm), the size thermal label printers and a quartered A4 take.
 The QR is segno's 1-bit PNG of the order code, placed at 34 mm (about 1 mm per module,
-which phone cameras and courier scanners read easily). Text uses an embedded Unicode font passed in by the caller (the
-server ships DejaVu Sans), so Vietnamese names and addresses print with their marks.
+which phone cameras and courier scanners read easily). Text uses an embedded Unicode
+font passed in by the caller (the server ships DejaVu Sans), so Vietnamese names and
+addresses print with their marks.
 """
 
 from __future__ import annotations
