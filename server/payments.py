@@ -5,15 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from server.settings import Settings
 from shop.adapters.sql.catalogue import SqlCatalogue
-from shop.adapters.sql.orders import SqlOrders
 from shop.gate import InventoryGate
 from shop.payments.bank_transfer import BankTransfer
 from shop.payments.cod import CashOnDelivery
-from shop.payments.port import PaymentProvider
+from shop.payments.port import PaymentLedger, PaymentProvider
 from shop.payments.service import PaymentService
 
 log = logging.getLogger("farmlive.payments")
@@ -21,7 +18,7 @@ log = logging.getLogger("farmlive.payments")
 
 def build_payments(
     settings: Settings,
-    engine: AsyncEngine,
+    ledger: PaymentLedger,
     catalogue: SqlCatalogue,
     gate: InventoryGate,
     *,
@@ -54,7 +51,7 @@ def build_payments(
             )
         )
     return PaymentService(
-        ledger=SqlOrders(engine),
+        ledger=ledger,
         gate=gate,
         providers=providers,
         hold_seconds=settings.hold_seconds,

@@ -29,11 +29,15 @@ from shop.adapters.redis_ratelimit import RedisRateLimiter
 from shop.adapters.sql.accounts import SqlAccounts
 from shop.adapters.sql.catalogue import SqlCatalogue
 from shop.adapters.sql.migrate import upgrade
+from shop.adapters.sql.order_reports import SqlOrderReports
 from shop.adapters.sql.orders import SqlOrders
+from shop.adapters.sql.payment_ledger import SqlPaymentLedger
+from shop.adapters.sql.recorder import TransitionRecorder
 from shop.adapters.sql.transfers import SqlTransferInbox
 from shop.catalogue import LiveSession
 from shop.errors import ShopError
 from shop.gate import InventoryGate
+from shop.order_reports import OrderReports
 from shop.ordering import OrderService
 from shop.payments.service import PaymentService
 from shop.payments.transfer_matching import TransferMatcher
@@ -54,8 +58,8 @@ class Services:
     orders: OrderService
     live: LiveRoom
     relay: Relay | None = None
-    # The order store's reporting queries (stats, exports); the order path uses `orders`.
-    order_reports: SqlOrders | None = None
+    # The reporting queries (stats, staff lists, exports); the order path uses `orders`.
+    order_reports: OrderReports | None = None
     redis: Any = None
     payments: PaymentService | None = None
     # Bank transfers matched from the SePay webhook, and their inbox/staff queue.
@@ -118,8 +122,13 @@ def secret_of(settings: Settings) -> str:
 
 @asynccontextmanager
 async def open_services(
-    settings: Settings, *, migrate: bool = True, payment_http_client: Any = None
+    settings: Settings,
+    *,
+    migrate: bool = True,
+    payment_http_client: Any = None,
+    recorder: TransitionRecorder | None = None,
 ) -> AsyncIterator[Services]:
+    """`recorder` hears every order move inside its transaction (docs/architecture.md)."""
     async with AsyncExitStack() as stack:
         engine = make_engine(settings.database_url)
         stack.push_async_callback(engine.dispose)
@@ -153,11 +162,15 @@ async def open_services(
             open_live(settings, redis=redis, gate=gate, catalogue=catalogue, metrics=metrics)
         )
         relay = await stack.enter_async_context(open_relay(settings, live.set_stream_status))
+        order_store = SqlOrders(engine, recorder)
         payments = build_payments(
-            settings, engine, catalogue, gate, http_client=payment_http_client
+            settings,
+            SqlPaymentLedger(engine, order_store.transitions),
+            catalogue,
+            gate,
+            http_client=payment_http_client,
         )
         stack.push_async_callback(payments.aclose)
-        order_store = SqlOrders(engine)
         orders = OrderService(
             store=order_store,
             sessions=catalogue,
@@ -185,7 +198,7 @@ async def open_services(
             redis=redis,
             payments=payments,
             relay=relay,
-            order_reports=order_store,
+            order_reports=SqlOrderReports(engine),
             abuse=Abuse(
                 RedisRateLimiter(redis, key_prefix=settings.redis_prefix)
                 if redis is not None

@@ -57,6 +57,12 @@ class InvalidTransition(Conflict):
     code = "invalid_transition"
 
 
+class OrderChangedMeanwhile(InvalidTransition):
+    """The order changed between reading and writing it; the same move may simply be retried."""
+
+    retryable = True
+
+
 class IdempotencyMismatch(ShopError):
     """The Idempotency-Key was already used with a different request body."""
 

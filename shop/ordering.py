@@ -31,14 +31,26 @@ from shop.errors import (
     InvalidTransition,
     LotNotLoaded,
     NotFound,
+    OrderChangedMeanwhile,
     SessionNotLive,
     ShopError,
     SoldOut,
 )
 from shop.gate import InventoryGate
 from shop.group_commit import GroupCommitter
-from shop.order_status import HELD_STATUSES, SOLD_STATUSES, OrderStatus
-from shop.orders import Duplicate, Order, OrderStore, PaymentMethod, PlaceOrder
+from shop.lifecycle import (
+    NOOP,
+    REFUSED,
+    Event,
+    Move,
+    Stock,
+    outcome,
+    placing,
+    sells,
+    stock_of,
+)
+from shop.order_code import new_code
+from shop.orders import Duplicate, Order, OrderStore, PaymentMethod, PlaceOrder, Transitioned
 from shop.payments.port import Draft, Terms
 from shop.payments.service import PaymentService
 
@@ -256,7 +268,8 @@ class OrderService:
             "idempotency_key": cmd.idempotency_key,
             "request_hash": cmd.request_hash,
             "token_hash": self.token_hash(self.token_for(order_id)),
-            "status": (OrderStatus.PLACED if cod else OrderStatus.PENDING_PAYMENT).value,
+            "code": new_code(),
+            "status": placing(cod).to.value,
             "quantity": cmd.quantity,
             "grams": grams,
             "unit_price": offer.price,
@@ -389,78 +402,58 @@ class OrderService:
     # -- staff transitions ----------------------------------------------------------
     async def confirm(self, order_id: str, actor_id: int | None) -> Order:
         """COD: placed -> confirmed. Transfer/card: pending (or expired) -> paid. Idempotent."""
-        order = await self.store.get(order_id)
-        if order.status in (OrderStatus.CONFIRMED, OrderStatus.PAID):
-            return order
-        if order.status is OrderStatus.PLACED:
-            updated, _ = await self._transition(
-                order_id, [OrderStatus.PLACED], OrderStatus.CONFIRMED, actor_id, "order.confirm"
-            )
-            return updated
-        if order.status not in (OrderStatus.PENDING_PAYMENT, OrderStatus.EXPIRED):
-            raise InvalidTransition(f"a {order.status.value} order cannot be confirmed")
-        # The gate first: a late payment gets its stock or a clear refusal.
-        await self.gate.commit(order.lot_id, order.id, order.grams, buyer=order.buyer_phone)
-        try:
-            updated, changed = await self._transition(
-                order_id,
-                [OrderStatus.PENDING_PAYMENT, OrderStatus.EXPIRED],
-                OrderStatus.PAID,
-                actor_id,
-                "order.confirm",
-            )
-        except SoldOut:
-            # The gate sold it but SQL refused: take the sale back out of the gate (the
-            # re-sync alone would find it "already sold" and leave it there).
-            await self._release_quietly(order.lot_id, order.id)
-            await self._sync([order_id])
-            raise
-        if not changed and updated.status is not OrderStatus.PAID:
-            await self._sync([order_id])
-            raise InvalidTransition(f"a {updated.status.value} order cannot be confirmed")
-        return updated
+        return await self.apply(order_id, Event.CONFIRM, actor_id, "order.confirm", "confirmed")
 
     async def cancel(self, order_id: str, actor_id: int | None) -> Order:
         """Cancel and give the stock back; cancelling twice is a no-op."""
+        return await self.apply(order_id, Event.CANCEL, actor_id, "order.cancel", "cancelled")
+
+    async def apply(
+        self, order_id: str, event: Event, actor_id: int | None, action: str, verb: str
+    ) -> Order:
+        """Move an order as the lifecycle says for `event`, SQL and gate alike.
+
+        A move that sells asks the gate first, so a late payment gets its stock or a
+        clear refusal (SQL's backstop counts sales only, the gate counts holds too).
+        """
         order = await self.store.get(order_id)
-        if order.status is OrderStatus.CANCELLED:
+        answer = outcome(order.status, event)
+        if answer is NOOP:
             return order
-        updated, changed = await self._transition(
-            order_id,
-            [
-                OrderStatus.PLACED,
-                OrderStatus.CONFIRMED,
-                OrderStatus.PENDING_PAYMENT,
-                OrderStatus.EXPIRED,
-            ],
-            OrderStatus.CANCELLED,
-            actor_id,
-            "order.cancel",
-        )
-        if not changed and updated.status is not OrderStatus.CANCELLED:
-            raise InvalidTransition(f"a {updated.status.value} order cannot be cancelled")
-        return updated
+        if answer is REFUSED:
+            raise InvalidTransition(f"a {order.status.value} order cannot be {verb}")
+        assert isinstance(answer, Move)
+        gate_first = sells(order.status, event)
+        if gate_first:
+            await self.gate.commit(order.lot_id, order.id, order.grams, buyer=order.buyer_phone)
+        try:
+            moved = await self._transition(order_id, event, actor_id, action)
+        except SoldOut:
+            if gate_first:
+                # The gate sold it but SQL refused: take the sale back out of the gate (the
+                # re-sync alone would find it "already sold" and leave it there).
+                await self._release_quietly(order.lot_id, order.id)
+                await self._sync([order_id])
+            raise
+        if moved.refused:
+            if gate_first:
+                await self._sync([order_id])
+            raise InvalidTransition(f"a {moved.order.status.value} order cannot be {verb}")
+        return moved.order
 
     async def _transition(
-        self,
-        order_id: str,
-        allowed: list[OrderStatus],
-        target: OrderStatus,
-        actor_id: int | None,
-        action: str,
-    ) -> tuple[Order, bool]:
+        self, order_id: str, event: Event, actor_id: int | None, action: str
+    ) -> Transitioned:
         for _ in range(5):
             try:
-                updated, changed = await self.store.transition(
-                    order_id, allowed, target, actor_id=actor_id, action=action
+                moved = await self.store.transition(
+                    order_id, event, actor_id=actor_id, action=action
                 )
-            except InvalidTransition as exc:
-                if "meanwhile" in exc.message:
-                    continue
-                raise
-            if changed:
+            except OrderChangedMeanwhile:
+                continue
+            if moved.changed:
                 await self._sync([order_id])
-            return updated, changed
+            return moved
         raise GateUnavailable("the order is busy; try again")
 
     # -- the outbox relay: make the gate match SQL ----------------------------------
@@ -493,31 +486,34 @@ class OrderService:
         for order in orders:
             touched.add(order.lot_id)
             try:
-                if order.status.value in SOLD_STATUSES:
-                    await self.gate.commit(
-                        order.lot_id, order.id, order.grams, buyer=order.buyer_phone
-                    )
-                elif order.status.value in HELD_STATUSES:
-                    expires = order.hold_expires_at.timestamp() if order.hold_expires_at else None
-                    if expires is None or expires > time.time():
-                        await self.gate.reserve(
-                            order.lot_id,
-                            order.id,
-                            order.grams,
-                            buyer=order.buyer_phone,
-                            buyer_cap_grams=None,
-                            expires_at=expires,
-                        )
-                elif order.status is OrderStatus.REFUNDED:
-                    await self.gate.write_off(order.lot_id, order.id)
-                else:
-                    await self.gate.release(order.lot_id, order.id)
+                await self._follow(order)
             except (SoldOut, BuyerLimitExceeded, InvalidTransition, InvalidInput) as exc:
                 # SQL is the record; the gate will be reconciled on its next rebuild.
                 log.warning("gate could not follow order %s (%s): %s", order.id, order.status, exc)
         if touched and self._on_lots_changed is not None:
             await self._on_lots_changed(sorted(touched))
         return touched
+
+    async def _follow(self, order: Order) -> None:
+        """Put the gate where the lifecycle says an order in this status stands."""
+        stock = stock_of(order.status)
+        if stock is Stock.SOLD:
+            await self.gate.commit(order.lot_id, order.id, order.grams, buyer=order.buyer_phone)
+        elif stock is Stock.HELD:
+            expires = order.hold_expires_at.timestamp() if order.hold_expires_at else None
+            if expires is None or expires > time.time():
+                await self.gate.reserve(
+                    order.lot_id,
+                    order.id,
+                    order.grams,
+                    buyer=order.buyer_phone,
+                    buyer_cap_grams=None,
+                    expires_at=expires,
+                )
+        elif stock is Stock.GONE:
+            await self.gate.write_off(order.lot_id, order.id)
+        else:
+            await self.gate.release(order.lot_id, order.id)
 
     async def drain_outbox(self, older_than: datetime | None = None) -> int:
         """Apply and delete pending outbox rows; returns how many were applied."""

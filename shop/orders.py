@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from shop.address import Address
 from shop.gate import LotSeed
-from shop.order_status import HELD_STATUSES, SOLD_STATUSES, OrderStatus
+from shop.lifecycle import HELD_STATUSES, SOLD_STATUSES, Event, OrderStatus
 
 
 class PaymentMethod:
@@ -67,6 +67,7 @@ class Order:
     created_at: datetime
     updated_at: datetime
     flags: dict[str, Any] | None
+    code: str = ""  # the short code buyers are shown (shop/order_code.py)
 
     @property
     def is_sold(self) -> bool:
@@ -85,6 +86,15 @@ class Duplicate:
     idempotency_key: str
 
 
+@dataclass(frozen=True, slots=True)
+class Transitioned:
+    """What asking the store to move an order did."""
+
+    order: Order  # as stored after the attempt
+    changed: bool  # False: the lifecycle said NOOP (already there) or REFUSED
+    refused: bool = False
+
+
 class OrderStore(Protocol):
     """What the order path needs from the system of record (SqlOrders implements it)."""
 
@@ -99,15 +109,8 @@ class OrderStore(Protocol):
     ) -> tuple[list[Order | Duplicate | BaseException], list[int]]: ...
 
     async def transition(
-        self,
-        order_id: str,
-        allowed_from: Sequence[OrderStatus],
-        target: OrderStatus,
-        *,
-        actor_id: int | None,
-        action: str,
-        extra: dict[str, Any] | None = None,
-    ) -> tuple[Order, bool]: ...
+        self, order_id: str, event: Event, *, actor_id: int | None, action: str
+    ) -> Transitioned: ...
 
     async def expire_due(self, now: datetime, limit: int = 500) -> list[str]: ...
 

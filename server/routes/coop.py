@@ -16,29 +16,30 @@ from server.routes.sessions import session_view
 from server.schemas.types import PathId
 from server.services import Services
 from shop.accounts import Role, require_cooperative, require_role, require_session_moderation
-from shop.adapters.sql.orders import SqlOrders
-from shop.orders import Order
+from shop.order_reports import OrderReports, StaffOrder
 
 router = APIRouter(prefix="/api", tags=["dashboards"])
 
 
-def _reports(services: Services) -> SqlOrders:
-    """The order store's reporting queries (the OrderStore port has only the order path's)."""
+def _reports(services: Services) -> OrderReports:
+    """The reporting queries (the OrderStore port has only the order path's)."""
     assert services.order_reports is not None
     return services.order_reports
 
 
-def staff_order_view(order: Order, title: str, code: str, product: str) -> dict[str, Any]:
+def staff_order_view(row: StaffOrder) -> dict[str, Any]:
     """One order as staff need it to confirm, pack and deliver (full phone number)."""
+    order = row.order
     return {
         "id": order.id,
+        "code": order.code,
         "created_at": order.created_at,
         "session_id": order.session_id,
-        "session_title": title,
+        "session_title": row.session_title,
         "offer_id": order.offer_id,
-        "offer_code": code,
+        "offer_code": row.offer_code,
         "lot_id": order.lot_id,
-        "product": product,
+        "product": row.product,
         "quantity": order.quantity,
         "grams": order.grams,
         "total": order.total,
@@ -67,7 +68,7 @@ async def cooperative_orders(
     require_cooperative(user, cid)
     await services.catalogue.get_cooperative(cid)
     rows = await _reports(services).cooperative_orders(cid)
-    return [staff_order_view(*row) for row in rows]
+    return [staff_order_view(row) for row in rows]
 
 
 @router.get("/cooperatives/{cid}/sessions")
@@ -96,11 +97,4 @@ async def session_orders(
     """The newest orders of one session, newest first, for the host studio."""
     session = await services.catalogue.get_session(sid)
     require_session_moderation(user, session)
-    lot_ids = sorted({o.lot_id for o in session.offers})
-    coop_ids = sorted({f.cooperative_id for f in await services.catalogue.lot_figures(lot_ids)})
-    rows = []
-    for cid in coop_ids:
-        found = await _reports(services).cooperative_orders(cid)
-        rows += [row for row in found if row[0].session_id == sid]
-    rows.sort(key=lambda r: (r[0].created_at, r[0].id), reverse=True)
-    return [staff_order_view(*row) for row in rows[:limit]]
+    return [staff_order_view(row) for row in await _reports(services).session_orders(sid, limit)]

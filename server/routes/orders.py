@@ -19,9 +19,9 @@ from server.schemas.orders import OrderCreate, OrderCreated, OrderPublic, Sessio
 from server.schemas.types import PathId
 from server.services import Services
 from shop.accounts import Role, User, require_cooperative, require_role
-from shop.adapters.sql.orders import SqlOrders
 from shop.address import normalize_address
 from shop.errors import Forbidden, InvalidInput
+from shop.order_reports import OrderReports
 from shop.order_status import OrderStatus
 from shop.orders import Buyer, Order, PlaceOrder
 from shop.phone import mask_phone, normalize_phone
@@ -34,6 +34,7 @@ def order_view(order: Order, services: Services, token: str | None = None) -> di
     """The buyer's view of an order: their own details, and how to pay."""
     return {
         "id": order.id,
+        "code": order.code,
         "session_id": order.session_id,
         "offer_id": order.offer_id,
         "lot_id": order.lot_id,
@@ -137,7 +138,7 @@ async def get_order(
     return order_view(await services.orders.get_for_buyer(order_id[:64], token), services, token)
 
 
-def reports(services: Services) -> SqlOrders:
+def reports(services: Services) -> OrderReports:
     assert services.order_reports is not None
     return services.order_reports
 
@@ -225,14 +226,15 @@ async def cooperative_orders_csv(cid: PathId, user: CurrentUser, services: Servi
     out.write("\ufeff")  # Excel opens UTF-8 Vietnamese correctly only with a BOM
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-    for order, title, code, product in await reports(services).cooperative_orders(cid):
+    for row in await reports(services).cooperative_orders(cid):
+        order = row.order
         writer.writerow(
             [
                 order.id,
                 order.created_at.astimezone(VN).strftime("%Y-%m-%d %H:%M:%S"),
-                title,
-                code,
-                product,
+                row.session_title,
+                row.offer_code,
+                row.product,
                 order.quantity,
                 order.grams,
                 order.total,

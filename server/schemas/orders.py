@@ -55,6 +55,7 @@ class OrderCreate(BaseModel):
 
 class OrderPublic(BaseModel):
     id: str
+    code: str  # the short code buyers are shown (8 unambiguous letters and digits)
     session_id: int
     offer_id: int
     lot_id: int

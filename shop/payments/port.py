@@ -15,12 +15,11 @@ Money is integer đồng everywhere: no float crosses this port.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from shop.order_status import OrderStatus
+from shop.lifecycle import Event
 from shop.orders import Order
 
 
@@ -155,7 +154,7 @@ class Applied:
 
 
 class PaymentLedger(Protocol):
-    """What payments need from the system of record (SqlOrders implements it)."""
+    """What payments need from the system of record (SqlPaymentLedger implements it)."""
 
     async def get(self, order_id: str) -> Order: ...
 
@@ -165,8 +164,7 @@ class PaymentLedger(Protocol):
         provider: str,
         event_type: str,
         order_id: str | None,
-        allowed_from: Sequence[OrderStatus],
-        target: OrderStatus | None,
+        move: Event | None,
         *,
         extra: dict[str, Any] | None = None,
         flags: dict[str, Any] | None = None,

@@ -23,7 +23,7 @@ from typing import Any
 
 from shop.errors import LotNotLoaded, NotFound, ShopError, SoldOut
 from shop.gate import InventoryGate
-from shop.order_status import OrderStatus
+from shop.lifecycle import Event, OrderStatus, sells
 from shop.orders import Order
 from shop.payments.port import (
     Applied,
@@ -40,8 +40,6 @@ from shop.payments.port import (
 log = logging.getLogger("farmlive.payments")
 
 OrdersChanged = Callable[[Sequence[str]], Awaitable[object]]
-
-_OPEN = (OrderStatus.PENDING_PAYMENT, OrderStatus.EXPIRED)
 
 
 class PaymentService:
@@ -131,7 +129,7 @@ class PaymentService:
                 "payment event %s (%s) matches no %s order", event.id, event.type, event.provider
             )
             return await self._ledger.apply_payment_event(
-                event.id, event.provider, event.type, None, (), None
+                event.id, event.provider, event.type, None, None
             )
         return await self._apply(event, order)
 
@@ -157,7 +155,6 @@ class PaymentService:
                 )  # fmt: skip
                 applied = await ledger.apply_payment_event(
                     *record,
-                    (),
                     None,
                     flags={"payment_mismatch": {"event": event.id, "amount": event.amount,
                                                 "currency": event.currency}},
@@ -165,7 +162,7 @@ class PaymentService:
                 )  # fmt: skip
             else:
                 force_refund = False
-                if order.status in _OPEN:
+                if sells(order.status, Event.PAY):
                     # The gate first, as staff confirmation does: stock or a clear refusal.
                     gate_touched = True
                     try:
@@ -178,8 +175,7 @@ class PaymentService:
                         pass  # not on this instance's gate yet: the SQL backstop decides
                 applied = await ledger.apply_payment_event(
                     *record,
-                    _OPEN,
-                    OrderStatus.PAID,
+                    Event.PAY,
                     extra={"payment_ref": event.payment_ref} if event.payment_ref else None,
                     money_in=True,
                     force_refund=force_refund,
@@ -188,34 +184,31 @@ class PaymentService:
         elif event.kind is EventKind.EXPIRED:
             applied = await ledger.apply_payment_event(
                 *record,
-                (OrderStatus.PENDING_PAYMENT,),
-                OrderStatus.EXPIRED,
+                Event.EXPIRE,
                 action="payment.expired",
             )
         elif event.kind is EventKind.FAILED:
             applied = await ledger.apply_payment_event(
                 *record,
-                (OrderStatus.PENDING_PAYMENT,),
-                OrderStatus.CANCELLED,
+                Event.PAYMENT_FAILED,
                 flags={"payment_failed": event.type},
                 action="payment.failed",
             )
         elif event.kind is EventKind.REFUNDED:
             applied = await ledger.apply_payment_event(
                 *record,
-                (OrderStatus.PAID,),
-                OrderStatus.REFUNDED,
+                Event.REFUND,
                 flags={"refunded": event.detail},
                 action="payment.refunded",
             )
         elif event.kind is EventKind.PARTIALLY_REFUNDED:
             applied = await ledger.apply_payment_event(
-                *record, (), None, flags={"partial_refund": event.detail}, action="payment.refund"
+                *record, None, flags={"partial_refund": event.detail}, action="payment.refund"
             )
         elif event.kind is EventKind.DISPUTED:
             log.warning("order %s: payment disputed (%s)", order.id, event.detail.get("reason"))
             applied = await ledger.apply_payment_event(
-                *record, (), None, flags={"dispute": event.detail}, action="payment.dispute"
+                *record, None, flags={"dispute": event.detail}, action="payment.dispute"
             )
         else:  # pragma: no cover - every kind is handled above
             raise AssertionError(event.kind)

@@ -1,59 +1,48 @@
-"""SqlOrders: orders, their outbox and the oversell backstop, in SQL."""
+"""SqlOrders: the order store (orders, their outbox, the oversell backstop) in SQL.
+
+Payment events live in payment_ledger.py and reports in order_reports.py; every status
+change goes through the one transition path in transitions.py.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shop.adapters.sql import audit
-from shop.adapters.sql.tables import (
-    live_sessions,
-    lots,
-    offers,
-    orders,
-    outbox,
-    payment_events,
-    utcnow,
-)
-from shop.catalogue import LotFigures
-from shop.errors import InvalidTransition, NotFound, SoldOut
+from shop.adapters.sql.order_rows import add_outbox, add_sold, order_of, outbox_row
+from shop.adapters.sql.recorder import TransitionRecorder
+from shop.adapters.sql.tables import lots, orders, outbox, utcnow
+from shop.adapters.sql.transitions import SqlTransitions, record_of
+from shop.errors import NotFound, OrderChangedMeanwhile, SoldOut
 from shop.gate import Hold, LotSeed, Sale
-from shop.order_status import HELD_STATUSES, SOLD_STATUSES, OrderStatus, can_move
-from shop.orders import Duplicate, Order
-from shop.payments.port import Applied
+from shop.lifecycle import HELD_STATUSES, SOLD_STATUSES, Event, OrderStatus, placing
+from shop.order_code import new_code
+from shop.orders import Duplicate, Order, Transitioned
 
-_ORDER_COLUMNS = [c.name for c in orders.columns]
-
-
-def _order(row: Any) -> Order:
-    data = dict(row._mapping)
-    data["status"] = OrderStatus(data["status"])
-    return Order(**data)
+CODE_ATTEMPTS = 4
 
 
-@dataclass(frozen=True, slots=True)
-class SessionStats:
-    sold_grams: int
-    held_grams: int
-    available_grams: int
-    orders_count: int
-    cancelled_count: int
-    revenue: int
-    lots: list[LotFigures]
-    cooperatives: list[dict[str, int]]
+def insert_ignore(dialect: str, table: Table = orders) -> Any:
+    """INSERT that skips rows whose key is already there (both dialects say it alike)."""
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    return insert(table)
 
 
 class SqlOrders:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, recorder: TransitionRecorder | None = None) -> None:
         self._engine = engine
         self._dialect = engine.dialect.name
+        self.transitions = SqlTransitions(self._dialect, recorder)
+        self._coop_of: dict[int, int] = {}  # lot -> cooperative, for the records
 
     # -- reads ----------------------------------------------------------------------
     async def get(self, order_id: str) -> Order:
@@ -61,7 +50,7 @@ class SqlOrders:
             row = (await conn.execute(select(orders).where(orders.c.id == order_id))).one_or_none()
         if row is None:
             raise NotFound("no such order")
-        return _order(row)
+        return order_of(row)
 
     async def get_many(self, order_ids: Iterable[str]) -> dict[str, Order]:
         ids = list(set(order_ids))
@@ -69,7 +58,7 @@ class SqlOrders:
             return {}
         async with self._engine.connect() as conn:
             result = await conn.execute(select(orders).where(orders.c.id.in_(ids)))
-            return {r.id: _order(r) for r in result}
+            return {r.id: order_of(r) for r in result}
 
     async def find_by_key(self, session_id: int, key: str) -> Order | None:
         async with self._engine.connect() as conn:
@@ -80,7 +69,7 @@ class SqlOrders:
                     )
                 )
             ).one_or_none()
-        return None if row is None else _order(row)
+        return None if row is None else order_of(row)
 
     async def buyer_grams(self, session_id: int, lot_id: int, phone: str) -> int:
         async with self._engine.connect() as conn:
@@ -97,24 +86,7 @@ class SqlOrders:
                 ).scalar_one()
             )
 
-    async def _locked(self, conn: AsyncConnection, order_id: str) -> Order | None:
-        """The order, row-locked until the transaction ends (PostgreSQL; SQLite has one
-        writer anyway and the callers' updates are conditional on the status read)."""
-        query = select(orders).where(orders.c.id == order_id)
-        if self._dialect == "postgresql":
-            query = query.with_for_update()
-        row = (await conn.execute(query)).one_or_none()
-        return None if row is None else _order(row)
-
     # -- the hot path: one transaction for a batch of new orders --------------------
-    def _insert_ignore(self, table: Table = orders) -> Any:
-        """INSERT that skips rows whose key is already there (both dialects say it alike)."""
-        if self._dialect == "postgresql":
-            return postgresql.insert(table).on_conflict_do_nothing()
-        if self._dialect == "sqlite":
-            return sqlite.insert(table).on_conflict_do_nothing()
-        return insert(table)
-
     async def insert_batch(
         self, rows: Sequence[dict[str, Any]], done_outbox: Sequence[int] = ()
     ) -> tuple[list[Order | Duplicate | BaseException], list[int]]:
@@ -123,18 +95,17 @@ class SqlOrders:
         Rows go in first (a used idempotency key is skipped and reported as Duplicate, so
         a retry never reaches the backstop); then orders born sold (cash on delivery) move
         `lots.sold_grams` through the conditional backstop, and any it refuses are taken
-        out again before the commit. SQL never oversells, even if the gate erred.
+        out again before the commit. SQL never oversells, even if the gate erred. The
+        recorder hears the accepted ones (`placed`) in the same transaction.
         Per item: the Order, a Duplicate, or SoldOut; and the new outbox rows' ids.
         `done_outbox` rows (applied since the last batch) are deleted in the same commit.
         """
         results: list[Order | Duplicate | BaseException] = []
-        outbox_ids: list[int] = []
+        rows = [dict(r) for r in rows]  # codes may be redrawn below
         async with self._engine.begin() as conn:
             if done_outbox:
                 await conn.execute(delete(outbox).where(outbox.c.id.in_(list(done_outbox))))
-            inserted = {
-                r[0] for r in await conn.execute(self._insert_ignore().returning(orders.c.id), rows)
-            }
+            inserted = await self._insert_rows(conn, rows)
             new: list[int] = []
             for i, row in enumerate(rows):
                 if row["id"] in inserted:
@@ -150,24 +121,40 @@ class SqlOrders:
                 for i in new:
                     if rows[i]["id"] in refused:
                         results[i] = SoldOut(lot_id=rows[i]["lot_id"])
-            accepted = [rows[i] for i in new if rows[i]["id"] not in refused]
-            if accepted:
-                now = utcnow()
-                outbox_ids = [
-                    r[0]
-                    for r in await conn.execute(
-                        insert(outbox).returning(outbox.c.id),
-                        [
-                            {
-                                "kind": "order.sync",
-                                "payload": {"order_id": r["id"], "lot_id": r["lot_id"]},
-                                "created_at": now,
-                            }
-                            for r in accepted
-                        ],
-                    )
-                ]
+            accepted = [r for r in results if isinstance(r, Order)]
+            now = utcnow()
+            outbox_ids = await add_outbox(conn, [outbox_row(o.id, o.lot_id, now) for o in accepted])
+            await self._record_placed(conn, accepted)
         return results, outbox_ids
+
+    async def _insert_rows(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> set[str]:
+        """Insert, skipping used keys; a row refused for its code alone (another order has
+        it) is retried with a fresh code. The ids inserted."""
+        inserted: set[str] = set()
+        todo = rows
+        for _ in range(CODE_ATTEMPTS):
+            query = insert_ignore(self._dialect).returning(orders.c.id)
+            inserted |= {r[0] for r in await conn.execute(query, todo)}
+            left = [r for r in todo if r["id"] not in inserted]
+            if not left:
+                break
+            taken = await self._used_keys(conn, left)
+            todo = [r for r in left if (r["session_id"], r["idempotency_key"]) not in taken]
+            if not todo:
+                break
+            for row in todo:
+                row["code"] = new_code()
+        return inserted
+
+    async def _used_keys(
+        self, conn: AsyncConnection, rows: Sequence[dict[str, Any]]
+    ) -> set[tuple[int, str]]:
+        result = await conn.execute(
+            select(orders.c.session_id, orders.c.idempotency_key).where(
+                orders.c.idempotency_key.in_({r["idempotency_key"] for r in rows})
+            )
+        )
+        return {(int(r[0]), r[1]) for r in result}
 
     async def _backstop(self, conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> set[str]:
         """Add the sold-at-birth rows' grams to their lots; the ids that did not fit."""
@@ -177,112 +164,76 @@ class SqlOrders:
                 by_lot[row["lot_id"]].append(row)
         refused: set[str] = set()
         for lot_id, lot_rows in by_lot.items():
-            if await _add_sold(conn, lot_id, sum(r["grams"] for r in lot_rows)):
+            if await add_sold(conn, lot_id, sum(r["grams"] for r in lot_rows)):
                 continue
             # Not all of them fit: decide order by order, in arrival order.
             for row in lot_rows:
-                if not await _add_sold(conn, lot_id, row["grams"]):
+                if not await add_sold(conn, lot_id, row["grams"]):
                     refused.add(row["id"])
         return refused
 
+    async def _record_placed(self, conn: AsyncConnection, placed: Sequence[Order]) -> None:
+        missing = {o.lot_id for o in placed} - self._coop_of.keys()
+        if missing:
+            self._coop_of.update(await self.transitions.cooperatives(conn, missing))
+        records = [
+            record_of(
+                o,
+                self._coop_of[o.lot_id],
+                None,
+                placing(o.status is OrderStatus.PLACED),
+                o.created_at,
+            )
+            for o in placed
+        ]
+        await self.transitions.record(conn, records)
+
     # -- state changes --------------------------------------------------------------
     async def transition(
-        self,
-        order_id: str,
-        allowed_from: Sequence[OrderStatus],
-        target: OrderStatus,
-        *,
-        actor_id: int | None,
-        action: str,
-        extra: dict[str, Any] | None = None,
-    ) -> tuple[Order, bool]:
-        """Move an order to `target` if its status is in `allowed_from`.
+        self, order_id: str, event: Event, *, actor_id: int | None, action: str
+    ) -> Transitioned:
+        """Move an order as the lifecycle says for `event` (staff changes).
 
-        Returns (order, changed). Moving into a sold status passes the backstop (raises
-        SoldOut when the lot has no room); moving out of one gives the grams back.
+        Raises SoldOut when a sale does not fit the lot, OrderChangedMeanwhile when the
+        row changed under us (the caller retries).
         """
         async with self._engine.begin() as conn:
-            current = await self._locked(conn, order_id)
-            if current is None:
+            locked = await self.transitions.lock(conn, order_id)
+            if locked is None:
                 raise NotFound("no such order")
-            if current.status not in allowed_from:
-                return current, False
-            was_sold = current.status.value in SOLD_STATUSES
-            now_sold = target.value in SOLD_STATUSES
-            if now_sold and not was_sold:
-                if not await _add_sold(conn, current.lot_id, current.grams):
-                    raise SoldOut(lot_id=current.lot_id)
-            elif was_sold and target is OrderStatus.REFUNDED:
-                await _write_off(conn, current.lot_id, current.grams)
-            elif was_sold and not now_sold:
-                await _add_sold(conn, current.lot_id, -current.grams)
-            values: dict[str, Any] = {
-                "status": target.value,
-                "updated_at": utcnow(),
-                **(extra or {}),
-            }
-            result = await conn.execute(
-                update(orders)
-                .where(and_(orders.c.id == order_id, orders.c.status == current.status.value))
-                .values(**values)
+            return await self.transitions.move(
+                conn, locked, event, now=utcnow(), actor_id=actor_id, action=action
             )
-            if result.rowcount != 1:
-                # Raced with another change (SQLite has no row locks): the caller retries.
-                raise InvalidTransition("the order changed meanwhile; try again")
-            await conn.execute(
-                insert(outbox).values(
-                    kind="order.sync",
-                    payload={"order_id": order_id, "lot_id": current.lot_id},
-                    created_at=utcnow(),
-                )
-            )
-            await audit.record(
-                conn,
-                actor_id,
-                action,
-                "order",
-                order_id,
-                {"from": current.status.value, "to": target.value},
-            )
-            updated = _order(
-                (await conn.execute(select(orders).where(orders.c.id == order_id))).one()
-            )
-        return updated, True
 
     async def expire_due(self, now: datetime, limit: int = 500) -> list[str]:
-        """Mark pending orders past their hold as expired (with outbox rows); their ids."""
+        """Expire pending orders past their hold (one transaction); their ids."""
         async with self._engine.begin() as conn:
             due = (
                 await conn.execute(
-                    select(orders.c.id, orders.c.lot_id)
+                    select(orders.c.id)
                     .where(
                         orders.c.status == OrderStatus.PENDING_PAYMENT.value,
                         orders.c.hold_expires_at.is_not(None),
                         orders.c.hold_expires_at <= now,
                     )
+                    .order_by(orders.c.hold_expires_at)
                     .limit(limit)
                 )
             ).all()
-            if not due:
-                return []
-            ids = [r.id for r in due]
-            await conn.execute(
-                update(orders)
-                .where(orders.c.id.in_(ids), orders.c.status == OrderStatus.PENDING_PAYMENT.value)
-                .values(status=OrderStatus.EXPIRED.value, updated_at=now)
-            )
-            await conn.execute(
-                insert(outbox),
-                [
-                    {
-                        "kind": "order.sync",
-                        "payload": {"order_id": r.id, "lot_id": r.lot_id},
-                        "created_at": now,
-                    }
-                    for r in due
-                ],
-            )
-        return ids
+            expired: list[str] = []
+            for (order_id,) in due:
+                locked = await self.transitions.lock(conn, order_id)
+                if locked is None:
+                    continue
+                try:
+                    moved = await self.transitions.move(
+                        conn, locked, Event.EXPIRE, now=now, action="order.expire"
+                    )
+                except OrderChangedMeanwhile:
+                    continue  # paid or cancelled just now: nothing to expire
+                if moved.changed:
+                    expired.append(order_id)
+        return expired
 
     # -- outbox ---------------------------------------------------------------------
     async def outbox_batch(
@@ -343,318 +294,3 @@ class SqlOrders:
                     expires = None if r.hold_expires_at is None else r.hold_expires_at.timestamp()
                     holds.append(Hold(r.id, int(r.grams), r.buyer_phone, expires))
         return LotSeed(lot_id=lot_id, stock_grams=int(stock), holds=holds, sales=sales)
-
-    # -- reporting ------------------------------------------------------------------
-    async def session_stats(self, session_id: int, figures: list[LotFigures]) -> SessionStats:
-        async with self._engine.connect() as conn:
-            sold_rows = (
-                await conn.execute(
-                    select(
-                        lots.c.cooperative_id,
-                        func.count(),
-                        func.coalesce(func.sum(orders.c.grams), 0),
-                        func.coalesce(func.sum(orders.c.total), 0),
-                    )
-                    .select_from(orders.join(lots, lots.c.id == orders.c.lot_id))
-                    .where(orders.c.session_id == session_id, orders.c.status.in_(SOLD_STATUSES))
-                    .group_by(lots.c.cooperative_id)
-                    .order_by(lots.c.cooperative_id)
-                )
-            ).all()
-            cancelled = (
-                await conn.execute(
-                    select(func.count()).where(
-                        orders.c.session_id == session_id,
-                        orders.c.status.in_(
-                            [
-                                OrderStatus.CANCELLED.value,
-                                OrderStatus.REFUNDED.value,
-                                OrderStatus.EXPIRED.value,
-                            ]
-                        ),
-                    )
-                )
-            ).scalar_one()
-            held_count = (
-                await conn.execute(
-                    select(func.count()).where(
-                        orders.c.session_id == session_id, orders.c.status.in_(HELD_STATUSES)
-                    )
-                )
-            ).scalar_one()
-        return SessionStats(
-            sold_grams=sum(int(f.sold_grams) for f in figures),
-            held_grams=sum(int(f.held_grams) for f in figures),
-            available_grams=sum(int(f.available_grams) for f in figures),
-            orders_count=sum(int(r[1]) for r in sold_rows) + int(held_count),
-            cancelled_count=int(cancelled),
-            revenue=sum(int(r[3]) for r in sold_rows),
-            lots=figures,
-            cooperatives=[
-                {
-                    "cooperative_id": r[0],
-                    "orders_count": int(r[1]),
-                    "sold_grams": int(r[2]),
-                    "revenue": int(r[3]),
-                }
-                for r in sold_rows
-            ],
-        )
-
-    async def cooperative_orders(self, cooperative_id: int) -> list[tuple[Order, str, str, str]]:
-        """A cooperative's orders with (session title, offer code, product), oldest first."""
-        async with self._engine.connect() as conn:
-            result = await conn.execute(
-                select(orders, live_sessions.c.title, offers.c.code, lots.c.product)
-                .select_from(
-                    orders.join(lots, lots.c.id == orders.c.lot_id)
-                    .join(offers, offers.c.id == orders.c.offer_id)
-                    .join(live_sessions, live_sessions.c.id == orders.c.session_id)
-                )
-                .where(lots.c.cooperative_id == cooperative_id)
-                .order_by(orders.c.created_at, orders.c.id)
-            )
-            out = []
-            for r in result:
-                data = {k: r._mapping[k] for k in _ORDER_COLUMNS}
-                data["status"] = OrderStatus(data["status"])
-                out.append((Order(**data), r.title, r.code, r.product))
-            return out
-
-    # -- payments: provider events, deduplicated in the same transaction -------------
-    async def apply_payment_event(
-        self,
-        event_id: str,
-        provider: str,
-        event_type: str,
-        order_id: str | None,
-        allowed_from: Sequence[OrderStatus],
-        target: OrderStatus | None,
-        *,
-        extra: dict[str, Any] | None = None,
-        flags: dict[str, Any] | None = None,
-        money_in: bool = False,
-        force_refund: bool = False,
-        action: str = "payment.event",
-    ) -> Applied:
-        """Record a provider event and apply it to its order, in one transaction.
-
-        A second delivery of the same event id changes nothing (`duplicate`). The order
-        moves to `target` if its status is in `allowed_from` (through the backstop when
-        that sells it; a refund writes the grams off the lot, as the gate does). `flags`
-        are merged into the order's flags either way. With `money_in`, money that cannot
-        stay (sold out, `force_refund`, or a cancelled order) cancels the order if it is
-        still open and queues a refund (`payment_events` row `refund:<order id>`).
-        """
-        now = utcnow()
-        async with self._engine.begin() as conn:
-            # The dedup row first: on SQLite it takes the write lock before anything is
-            # read; on PostgreSQL a concurrent copy of the event waits here for ours.
-            fresh = (
-                await conn.execute(
-                    self._insert_ignore(payment_events)
-                    .values(
-                        id=event_id,
-                        provider=provider,
-                        type=event_type,
-                        order_id=order_id,
-                        received_at=now,
-                    )
-                    .returning(payment_events.c.id)
-                )
-            ).first()
-            if fresh is None:
-                return Applied(None, changed=False, duplicate=True)
-            if order_id is None:
-                return Applied(None, changed=False)
-            current = await self._locked(conn, order_id)
-            if current is None:
-                return Applied(None, changed=False)
-            new_status: OrderStatus | None = None
-            refund_due = False
-            if (
-                target is not None
-                and not force_refund
-                and current.status in allowed_from
-                and can_move(current.status, target)
-            ):
-                was_sold = current.status.value in SOLD_STATUSES
-                now_sold = target.value in SOLD_STATUSES
-                if now_sold and not was_sold:
-                    if await _add_sold(conn, current.lot_id, current.grams):
-                        new_status = target
-                    elif money_in:
-                        refund_due = True
-                    else:
-                        raise SoldOut(lot_id=current.lot_id)
-                elif was_sold and target is OrderStatus.REFUNDED:
-                    # Refunded goods are not restocked: the grams leave the lot, as the
-                    # gate's write_off does, so SQL and the gate keep agreeing.
-                    await _write_off(conn, current.lot_id, current.grams)
-                    new_status = target
-                elif was_sold and not now_sold:
-                    await _add_sold(conn, current.lot_id, -current.grams)
-                    new_status = target
-                else:
-                    new_status = target
-            elif money_in and (force_refund or current.status is OrderStatus.CANCELLED):
-                refund_due = True
-            merged = dict(current.flags or {})
-            merged.update(flags or {})
-            values: dict[str, Any] = {}
-            if refund_due:
-                if current.status in (OrderStatus.PENDING_PAYMENT, OrderStatus.EXPIRED):
-                    new_status = OrderStatus.CANCELLED
-                merged["refund"] = {"state": "due", "event": event_id}
-                await conn.execute(
-                    self._insert_ignore(payment_events).values(
-                        id=f"refund:{order_id}",
-                        provider=provider,
-                        type="refund.due",
-                        order_id=order_id,
-                        received_at=now,
-                    )
-                )
-            if new_status is not None:
-                values["status"] = new_status.value
-            if new_status is not None or refund_due:
-                values.update(extra or {})
-            if merged != (current.flags or {}):
-                values["flags"] = merged
-            if not values:
-                return Applied(current, changed=False)
-            await conn.execute(
-                update(orders)
-                .where(orders.c.id == order_id, orders.c.status == current.status.value)
-                .values(**values, updated_at=now)
-            )
-            if new_status is not None:
-                await conn.execute(
-                    insert(outbox).values(
-                        kind="order.sync",
-                        payload={"order_id": order_id, "lot_id": current.lot_id},
-                        created_at=now,
-                    )
-                )
-            await audit.record(
-                conn,
-                None,
-                action,
-                "order",
-                order_id,
-                {
-                    "from": current.status.value,
-                    "to": (new_status or current.status).value,
-                    "event": event_id,
-                    "provider": provider,
-                    "type": event_type,
-                },
-            )
-            updated = _order(
-                (await conn.execute(select(orders).where(orders.c.id == order_id))).one()
-            )
-        return Applied(updated, changed=new_status is not None, refund_due=refund_due)
-
-    async def record_payment_start(
-        self, order_id: str, payment_ref: str, flags: dict[str, Any]
-    ) -> Order:
-        """Store what a provider returned when the payment started (first writer wins)."""
-        async with self._engine.begin() as conn:
-            # Write first (SQLite takes its lock here); the condition keeps the first start.
-            await conn.execute(
-                update(orders)
-                .where(orders.c.id == order_id, orders.c.payment_ref.is_(None))
-                .values(payment_ref=payment_ref, updated_at=utcnow())
-            )
-            current = await self._locked(conn, order_id)
-            if current is None:
-                raise NotFound("no such order")
-            if current.payment_ref == payment_ref:
-                merged = {**(current.flags or {}), **flags}
-                if merged != current.flags:
-                    await conn.execute(
-                        update(orders).where(orders.c.id == order_id).values(flags=merged)
-                    )
-                    current = _order(
-                        (await conn.execute(select(orders).where(orders.c.id == order_id))).one()
-                    )
-        return current
-
-    async def find_by_payment_ref(self, payment_ref: str) -> Order | None:
-        async with self._engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(orders).where(orders.c.payment_ref == payment_ref).limit(1)
-                )
-            ).one_or_none()
-        return None if row is None else _order(row)
-
-    async def checkouts_due(
-        self, method: str, created_before: datetime, limit: int = 100
-    ) -> list[Order]:
-        """Pending orders of a payment method placed before `created_before`, oldest first."""
-        async with self._engine.connect() as conn:
-            result = await conn.execute(
-                select(orders)
-                .where(
-                    orders.c.status == OrderStatus.PENDING_PAYMENT.value,
-                    orders.c.payment_method == method,
-                    orders.c.created_at <= created_before,
-                )
-                .order_by(orders.c.created_at)
-                .limit(limit)
-            )
-            return [_order(r) for r in result]
-
-    async def refunds_due(self, limit: int = 100) -> list[str]:
-        """Orders whose refund is queued but not yet accepted by the provider."""
-        async with self._engine.connect() as conn:
-            result = await conn.execute(
-                select(payment_events.c.order_id)
-                .where(payment_events.c.type == "refund.due")
-                .order_by(payment_events.c.received_at)
-                .limit(limit)
-            )
-            return [r[0] for r in result if r[0] is not None]
-
-    async def refund_sent(self, order_id: str, refund_id: str) -> None:
-        """The provider took the refund: it is no longer due."""
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                update(payment_events)
-                .where(payment_events.c.id == f"refund:{order_id}")
-                .values(type="refund.sent")
-            )
-            row = (
-                await conn.execute(select(orders.c.flags).where(orders.c.id == order_id))
-            ).one_or_none()
-            if row is not None:
-                flags = dict(row[0] or {})
-                flags["refund"] = {**(flags.get("refund") or {}), "state": "sent", "id": refund_id}
-                await conn.execute(
-                    update(orders).where(orders.c.id == order_id).values(flags=flags)
-                )
-
-
-async def _add_sold(conn: AsyncConnection, lot_id: int, grams: int) -> bool:
-    """The backstop: move sold_grams by `grams` only if it stays within 0..stock."""
-    result = await conn.execute(
-        update(lots)
-        .where(
-            lots.c.id == lot_id,
-            lots.c.sold_grams + grams <= lots.c.stock_grams,
-            lots.c.sold_grams + grams >= 0,
-        )
-        .values(sold_grams=lots.c.sold_grams + grams)
-    )
-    return bool(result.rowcount == 1)
-
-
-async def _write_off(conn: AsyncConnection, lot_id: int, grams: int) -> None:
-    """Refunded goods are not restocked: the grams leave the lot (stock and sold alike),
-    as the gate's write_off does, so SQL and the gate keep agreeing."""
-    await conn.execute(
-        update(lots)
-        .where(lots.c.id == lot_id)
-        .values(stock_grams=lots.c.stock_grams - grams, sold_grams=lots.c.sold_grams - grams)
-    )

@@ -176,7 +176,10 @@ orders = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("flags", JSON, nullable=True),
+    # The short code buyers are shown (shop/order_code.py); drawn at random, so unique.
+    Column("code", String(8), nullable=False),
     UniqueConstraint("session_id", "idempotency_key", name="uq_orders_session_idem"),
+    UniqueConstraint("code", name="uq_orders_code"),
     CheckConstraint("quantity > 0", name="quantity_positive"),
     CheckConstraint("grams > 0", name="grams_positive"),
     Index("ix_orders_lot_status", "lot_id", "status"),

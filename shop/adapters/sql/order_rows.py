@@ -1,0 +1,62 @@
+"""Order rows in and out of SQL, and the two writes every stock move is made of."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, insert, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shop.adapters.sql.tables import lots, orders, outbox
+from shop.lifecycle import OrderStatus
+from shop.orders import Order
+
+ORDER_COLUMNS = tuple(c.name for c in orders.columns)
+
+
+def order_of(row: Row[Any]) -> Order:
+    """An Order from a row that has (at least) every column of `orders`."""
+    mapping = row._mapping
+    data = {k: mapping[k] for k in ORDER_COLUMNS}
+    data["status"] = OrderStatus(data["status"])
+    return Order(**data)
+
+
+def outbox_row(order_id: str, lot_id: int, now: datetime) -> dict[str, Any]:
+    """The relay's note that this order's gate state must follow SQL."""
+    return {
+        "kind": "order.sync",
+        "payload": {"order_id": order_id, "lot_id": lot_id},
+        "created_at": now,
+    }
+
+
+async def add_outbox(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[int]:
+    if not rows:
+        return []
+    return [r[0] for r in await conn.execute(insert(outbox).returning(outbox.c.id), rows)]
+
+
+async def add_sold(conn: AsyncConnection, lot_id: int, grams: int) -> bool:
+    """The backstop: move sold_grams by `grams` only if it stays within 0..stock."""
+    result = await conn.execute(
+        update(lots)
+        .where(
+            lots.c.id == lot_id,
+            lots.c.sold_grams + grams <= lots.c.stock_grams,
+            lots.c.sold_grams + grams >= 0,
+        )
+        .values(sold_grams=lots.c.sold_grams + grams)
+    )
+    return bool(result.rowcount == 1)
+
+
+async def write_off(conn: AsyncConnection, lot_id: int, grams: int) -> None:
+    """Sold goods that will not be resold leave the lot (stock and sold alike), as the
+    gate's write_off does, so SQL and the gate keep agreeing."""
+    await conn.execute(
+        update(lots)
+        .where(lots.c.id == lot_id)
+        .values(stock_grams=lots.c.stock_grams - grams, sold_grams=lots.c.sold_grams - grams)
+    )
