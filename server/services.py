@@ -163,9 +163,10 @@ async def open_services(
         )
         relay = await stack.enter_async_context(open_relay(settings, live.set_stream_status))
         order_store = SqlOrders(engine, recorder)
+        payment_ledger = SqlPaymentLedger(engine, order_store.transitions)
         payments = build_payments(
             settings,
-            SqlPaymentLedger(engine, order_store.transitions),
+            payment_ledger,
             catalogue,
             gate,
             http_client=payment_http_client,
@@ -211,7 +212,7 @@ async def open_services(
         if settings.sepay_api_key is not None:
             services.transfer_inbox = SqlTransferInbox(engine)
             services.transfers = TransferMatcher(
-                payments=payments, orders=order_store, inbox=services.transfer_inbox
+                payments=payments, orders=payment_ledger, inbox=services.transfer_inbox
             )
 
         async def forget(session: LiveSession) -> None:

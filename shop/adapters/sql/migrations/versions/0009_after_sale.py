@@ -1,7 +1,7 @@
 """after the sale: shipments, buyer notifications, bank transfers
 
 Revision ID: 0009
-Revises: 0002
+Revises: 0003 (the order wing's; re-chained by the lead at merge)
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
