@@ -26,18 +26,29 @@ from server.routes import (
     pages,
     payments,
     sessions,
+    shipping,
 )
 from server.services import open_services
 from server.settings import Settings
 
 
-def create_app(settings: Settings | None = None, *, payment_http_client: Any = None) -> FastAPI:
-    """The app; `payment_http_client` replaces Stripe's HTTP client (tests pass a fake)."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    payment_http_client: Any = None,
+    delivery_transports: dict[str, Any] | None = None,
+) -> FastAPI:
+    """The app; `payment_http_client` replaces Stripe's HTTP client and
+    `delivery_transports` the carriers' and message providers' (tests pass fakes)."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_services(settings, payment_http_client=payment_http_client) as services:
+        async with open_services(
+            settings,
+            payment_http_client=payment_http_client,
+            delivery_transports=delivery_transports,
+        ) as services:
             app.state.services = services
             yield
 
@@ -55,6 +66,7 @@ def create_app(settings: Settings | None = None, *, payment_http_client: Any = N
         app.include_router(module.router)
     app.include_router(compliance.router)
     app.include_router(bank.router)
+    app.include_router(shipping.router)
     app.add_middleware(CaptureRawSend)  # the live fan-out's fast path (server/live/sinks.py)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIds)  # outermost: the id covers everything below

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from server.abuse import Abuse
 from server.auth import TokenSigner
 from server.db import make_engine
+from server.delivery import build_carriers, build_notifier
 from server.live.room import LiveRoom, open_live
 from server.media import open_relay, relay_session_listener
 from server.metrics import Metrics
@@ -27,20 +28,26 @@ from shop.adapters.memory_ratelimit import MemoryRateLimiter
 from shop.adapters.redis_gate import RedisGate
 from shop.adapters.redis_ratelimit import RedisRateLimiter
 from shop.adapters.sql.accounts import SqlAccounts
+from shop.adapters.sql.buyer_history import SqlBuyerHistory
 from shop.adapters.sql.catalogue import SqlCatalogue
 from shop.adapters.sql.migrate import upgrade
+from shop.adapters.sql.notifications import SqlNotifications
+from shop.adapters.sql.notify_recorder import ChainRecorder, NotificationRecorder
 from shop.adapters.sql.order_reports import SqlOrderReports
 from shop.adapters.sql.orders import SqlOrders
 from shop.adapters.sql.payment_ledger import SqlPaymentLedger
 from shop.adapters.sql.recorder import TransitionRecorder
+from shop.adapters.sql.shipments import SqlShipments
 from shop.adapters.sql.transfers import SqlTransferInbox
 from shop.catalogue import LiveSession
 from shop.errors import ShopError
 from shop.gate import InventoryGate
+from shop.notify.service import NotificationService
 from shop.order_reports import OrderReports
 from shop.ordering import OrderService
 from shop.payments.service import PaymentService
 from shop.payments.transfer_matching import TransferMatcher
+from shop.shipping import ShippingService
 from stream import Relay
 
 log = logging.getLogger("farmlive")
@@ -65,6 +72,12 @@ class Services:
     # Bank transfers matched from the SePay webhook, and their inbox/staff queue.
     transfers: TransferMatcher | None = None
     transfer_inbox: SqlTransferInbox | None = None
+    # After the sale: waybills and delivery moves, buyer messages, refusal history.
+    shipping: ShippingService | None = None
+    shipments: SqlShipments | None = None
+    notifications: NotificationService | None = None
+    notification_log: SqlNotifications | None = None
+    buyer_history: SqlBuyerHistory | None = None
     # Per-IP rate limits and the login throttle (server/abuse.py).
     abuse: Abuse | None = None
     # Called after a staff change to a session (start, end, pin) so the live room and the
@@ -97,6 +110,38 @@ class Services:
         return checks
 
 
+async def _open_delivery(
+    stack: AsyncExitStack, services: Services, transports: dict[str, Any]
+) -> None:
+    """Carriers, the waybill worker, buyer messages and their worker (closed in reverse)."""
+    engine, catalogue = services.engine, services.catalogue
+    products: dict[int, str] = {}
+
+    async def describe(order: Any) -> str:
+        if order.lot_id not in products:
+            products[order.lot_id] = (await catalogue.get_lot(order.lot_id)).product
+        return products[order.lot_id]
+
+    services.shipments = SqlShipments(engine)
+    services.buyer_history = SqlBuyerHistory(engine)
+    services.shipping = ShippingService(
+        store=services.shipments,
+        carriers=build_carriers(services.settings, transports),
+        orders=services.orders.store,
+        moves=services.orders,
+        describe=describe,
+    )
+    stack.push_async_callback(services.shipping.aclose)
+    services.notification_log = SqlNotifications(engine)
+    notifier = build_notifier(services.settings, transports)
+    stack.push_async_callback(notifier.close)
+    services.notifications = NotificationService(store=services.notification_log, notifier=notifier)
+    await services.shipping.start()
+    stack.push_async_callback(services.shipping.stop)
+    await services.notifications.start()
+    stack.push_async_callback(services.notifications.stop)
+
+
 SECRET_FILE = Path(".farmlive-secret")
 
 
@@ -127,6 +172,7 @@ async def open_services(
     migrate: bool = True,
     payment_http_client: Any = None,
     recorder: TransitionRecorder | None = None,
+    delivery_transports: dict[str, Any] | None = None,
 ) -> AsyncIterator[Services]:
     """`recorder` hears every order move inside its transaction (docs/architecture.md)."""
     async with AsyncExitStack() as stack:
@@ -162,7 +208,10 @@ async def open_services(
             open_live(settings, redis=redis, gate=gate, catalogue=catalogue, metrics=metrics)
         )
         relay = await stack.enter_async_context(open_relay(settings, live.set_stream_status))
-        order_store = SqlOrders(engine, recorder)
+        # Buyer messages are queued by each move's own transaction, beside the ledger's.
+        order_store = SqlOrders(
+            engine, ChainRecorder(recorder, NotificationRecorder(engine.dialect.name))
+        )
         payment_ledger = SqlPaymentLedger(engine, order_store.transitions)
         payments = build_payments(
             settings,
@@ -214,6 +263,8 @@ async def open_services(
             services.transfers = TransferMatcher(
                 payments=payments, orders=payment_ledger, inbox=services.transfer_inbox
             )
+
+        await _open_delivery(stack, services, delivery_transports or {})
 
         async def forget(session: LiveSession) -> None:
             orders.forget_session(session.id)

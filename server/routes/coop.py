@@ -6,7 +6,7 @@ as order confirmation (a host sees their own session's orders; moderators and ad
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
@@ -17,6 +17,7 @@ from server.schemas.types import PathId
 from server.services import Services
 from shop.accounts import Role, require_cooperative, require_role, require_session_moderation
 from shop.order_reports import OrderReports, StaffOrder
+from shop.refusals import Risk, risk_key, risk_of
 
 router = APIRouter(prefix="/api", tags=["dashboards"])
 
@@ -27,10 +28,12 @@ def _reports(services: Services) -> OrderReports:
     return services.order_reports
 
 
-def staff_order_view(row: StaffOrder) -> dict[str, Any]:
-    """One order as staff need it to confirm, pack and deliver (full phone number)."""
+def staff_order_view(row: StaffOrder, risk: Risk | None = None) -> dict[str, Any]:
+    """One order as staff need it to confirm, pack and deliver (full phone number), with
+    the buyer phone's earlier orders and refusals (`risk`)."""
     order = row.order
     return {
+        "risk": (risk or Risk(0, 0)).view(),
         "id": order.id,
         "code": order.code,
         "created_at": order.created_at,
@@ -59,16 +62,34 @@ def staff_order_view(row: StaffOrder) -> dict[str, Any]:
     }
 
 
+async def with_risk(
+    services: Services, rows: list[StaffOrder], sort: str = "created"
+) -> list[dict[str, Any]]:
+    """Staff views with each order's refusal risk; `sort=risk`: refusers first, so the
+    confirm call list reaches them before anything ships."""
+    assert services.buyer_history is not None
+    history = await services.buyer_history.history(row.order.buyer_phone for row in rows)
+    risks = [risk_of(row.order, history.get(row.order.buyer_phone, [])) for row in rows]
+    pairs = list(zip(rows, risks, strict=True))
+    if sort == "risk":
+        pairs.sort(key=lambda p: risk_key(p[1]))  # stable: same risk keeps its order
+    return [staff_order_view(row, risk) for row, risk in pairs]
+
+
+SortBy = Annotated[Literal["created", "risk"], Query()]
+
+
 @router.get("/cooperatives/{cid}/orders")
 async def cooperative_orders(
-    cid: PathId, user: CurrentUser, services: ServicesDep
+    cid: PathId, user: CurrentUser, services: ServicesDep, sort: SortBy = "created"
 ) -> list[dict[str, Any]]:
-    """The cooperative's orders, oldest first (the JSON twin of orders.csv)."""
+    """The cooperative's orders, oldest first (the JSON twin of orders.csv); `sort=risk`
+    puts phones with refused deliveries first."""
     require_role(user, Role.COOP)
     require_cooperative(user, cid)
     await services.catalogue.get_cooperative(cid)
     rows = await _reports(services).cooperative_orders(cid)
-    return [staff_order_view(row) for row in rows]
+    return await with_risk(services, rows, sort)
 
 
 @router.get("/cooperatives/{cid}/sessions")
@@ -93,8 +114,9 @@ async def session_orders(
     user: CurrentUser,
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    sort: SortBy = "created",
 ) -> list[dict[str, Any]]:
-    """The newest orders of one session, newest first, for the host studio."""
+    """The newest orders of one session, newest first (`sort=risk`: refusers first)."""
     session = await services.catalogue.get_session(sid)
     require_session_moderation(user, session)
-    return [staff_order_view(row) for row in await _reports(services).session_orders(sid, limit)]
+    return await with_risk(services, await _reports(services).session_orders(sid, limit), sort)

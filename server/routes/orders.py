@@ -23,8 +23,9 @@ from shop.address import normalize_address
 from shop.errors import Forbidden, InvalidInput
 from shop.order_reports import OrderReports
 from shop.order_status import OrderStatus
-from shop.orders import Buyer, Order, PlaceOrder
+from shop.orders import Buyer, Order, PaymentMethod, PlaceOrder
 from shop.phone import mask_phone, normalize_phone
+from shop.refusals import check_cash_on_delivery
 
 router = APIRouter(prefix="/api", tags=["orders"])
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -100,6 +101,10 @@ async def place_order(
     except InvalidInput as exc:
         exc.details.setdefault("field", "buyer.phone")
         raise
+    threshold = services.settings.prepay_after_refusals
+    if threshold and body.payment_method == PaymentMethod.COD and services.buyer_history:
+        # Only when the operator asked for it: one indexed count on the hot path.
+        check_cash_on_delivery(await services.buyer_history.returned_count(phone), threshold)
     address = normalize_address(
         body.buyer.address.province, body.buyer.address.ward, body.buyer.address.street
     )

@@ -185,6 +185,8 @@ orders = Table(
     Index("ix_orders_lot_status", "lot_id", "status"),
     Index("ix_orders_status_hold", "status", "hold_expires_at"),
     Index("ix_orders_session_phone", "session_id", "buyer_phone"),
+    # A buyer phone's history across sessions: refusal risk (shop/refusals.py).
+    Index("ix_orders_phone", "buyer_phone", "created_at"),
 )
 
 # Side effects (gate commit/release, live counter) written in the same transaction as the

@@ -84,9 +84,13 @@ def upgrade() -> None:
         "ix_shipments_state_next", "shipments", ["state", "next_attempt_at"], unique=False
     )
     op.create_index("ix_shipments_tracking", "shipments", ["carrier", "tracking"], unique=False)
+    with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.create_index("ix_orders_phone", ["buyer_phone", "created_at"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.drop_index("ix_orders_phone")
     op.drop_index("ix_shipments_tracking", table_name="shipments")
     op.drop_index("ix_shipments_state_next", table_name="shipments")
     op.drop_index("ix_shipments_batch", table_name="shipments")
