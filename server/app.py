@@ -16,6 +16,7 @@ from server.request_log import RequestIds
 from server.routes import (
     auth,
     bank,
+    buyers,
     catalogue,
     compliance,
     coop,
@@ -67,6 +68,7 @@ def create_app(
     app.include_router(compliance.router)
     app.include_router(bank.router)
     app.include_router(shipping.router)
+    app.include_router(buyers.router)
     app.add_middleware(CaptureRawSend)  # the live fan-out's fast path (server/live/sinks.py)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIds)  # outermost: the id covers everything below

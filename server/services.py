@@ -39,6 +39,7 @@ from shop.adapters.sql.payment_ledger import SqlPaymentLedger
 from shop.adapters.sql.recorder import TransitionRecorder
 from shop.adapters.sql.shipments import SqlShipments
 from shop.adapters.sql.transfers import SqlTransferInbox
+from shop.buyer_codes import BuyerCodes
 from shop.catalogue import LiveSession
 from shop.errors import ShopError
 from shop.gate import InventoryGate
@@ -78,6 +79,7 @@ class Services:
     notifications: NotificationService | None = None
     notification_log: SqlNotifications | None = None
     buyer_history: SqlBuyerHistory | None = None
+    buyer_codes: BuyerCodes | None = None
     # Per-IP rate limits and the login throttle (server/abuse.py).
     abuse: Abuse | None = None
     # Called after a staff change to a session (start, end, pin) so the live room and the
@@ -264,6 +266,9 @@ async def open_services(
                 payments=payments, orders=payment_ledger, inbox=services.transfer_inbox
             )
 
+        services.buyer_codes = BuyerCodes(
+            hashlib.sha256(b"buyer-codes:" + secret.encode()).digest()
+        )
         await _open_delivery(stack, services, delivery_transports or {})
 
         async def forget(session: LiveSession) -> None:

@@ -7,8 +7,10 @@ from collections.abc import Iterable
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shop.adapters.sql.order_rows import order_of
 from shop.adapters.sql.tables import orders
 from shop.lifecycle import OrderStatus
+from shop.orders import Order
 from shop.refusals import PastOrder
 
 _CHUNK = 500  # phones per query: well inside every driver's parameter limit
@@ -31,6 +33,17 @@ class SqlBuyerHistory:
                 for r in result:
                     out[r.buyer_phone].append(PastOrder(r.id, r.created_at, OrderStatus(r.status)))
         return out
+
+    async def orders_for(self, phone: str, limit: int = 50) -> list[Order]:
+        """A phone's newest orders (for the buyer, after the one-time code)."""
+        async with self._engine.connect() as conn:
+            result = await conn.execute(
+                select(orders)
+                .where(orders.c.buyer_phone == phone)
+                .order_by(orders.c.created_at.desc(), orders.c.id)
+                .limit(limit)
+            )
+            return [order_of(r) for r in result]
 
     async def returned_count(self, phone: str) -> int:
         async with self._engine.connect() as conn:
