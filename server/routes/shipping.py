@@ -70,6 +70,12 @@ def shipment_view(shipment: Shipment | None) -> dict[str, Any] | None:
     }
 
 
+@router.get("/carriers")
+async def list_carriers(services: ServicesDep) -> dict[str, Any]:
+    """The carriers this server makes waybills with; any other ships by hand."""
+    return {"carriers": sorted(_shipping(services).carriers), "by_hand": True}
+
+
 @router.post("/orders/{order_id}/ship")
 async def ship_order(
     order_id: Annotated[str, PathParam(max_length=64)],

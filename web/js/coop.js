@@ -6,6 +6,7 @@ import { applyI18n, initLangSwitch, t } from "./i18n.js";
 import { soldChart } from "./chart.js";
 import { statusLabel } from "./order-view.js";
 import { initLogout, signedIn } from "./staff.js";
+import { initShipping, updateShipping } from "./shipping.js";
 
 const SOLD = new Set(["placed", "confirmed", "paid"]);
 const state = { cid: null, orders: [], lots: [], sessions: [], coops: [] };
@@ -178,6 +179,7 @@ async function load() {
     renderSessions();
     renderChart();
     renderOrders();
+    updateShipping(state.cid, orders);
     $("#updated").textContent = t("updated_at", { time: dateTime(new Date()) });
     say($("#page-error"), "");
   } catch (err) {
@@ -202,6 +204,7 @@ async function main() {
   $("#export").addEventListener("click", exportCsv);
   $("#only-todo").addEventListener("change", renderOrders);
   $("#refresh").addEventListener("click", load);
+  await initShipping($("#orders-title").closest("section"), load);
   let resized = null;
   window.addEventListener("resize", () => {
     clearTimeout(resized);
