@@ -263,10 +263,16 @@ class ShippingService:
         if update.state not in event:
             return None
         order = await self._orders.get(shipment.order_id)
-        if update.state is DeliveryState.DELIVERED and order.status is not OrderStatus.SHIPPED:
-            if outcome(order.status, Event.SHIP) not in (NOOP, REFUSED):
-                order = await self._move(order.id, Event.SHIP, None)  # its ship move was lost
-        return await self._move(order.id, event[update.state], None)
+        try:
+            if update.state is DeliveryState.DELIVERED and order.status is not OrderStatus.SHIPPED:
+                if outcome(order.status, Event.SHIP) not in (NOOP, REFUSED):
+                    order = await self._move(order.id, Event.SHIP, None)  # its ship move was lost
+            return await self._move(order.id, event[update.state], None)
+        except InvalidTransition as exc:
+            # News the order cannot take (returned after delivered, a cancelled order):
+            # kept on the shipment for staff; the carrier must not retry it forever.
+            log.warning("%s news for order %s not applied: %s", carrier, order.id, exc.message)
+            return await self._orders.get(order.id)
 
     # -- lifecycle -------------------------------------------------------------------
     async def start(self) -> None:

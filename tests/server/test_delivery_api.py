@@ -17,6 +17,7 @@ from shop.notify.service import NotificationService
 from shop.shipping import ShippingService
 from tests.conftest import Api
 from tests.fakes.ghn_fake import FakeGhn
+from tests.fakes.ghtk_fake import FakeGhtk
 from tests.server.orders_helpers import assert_invariant, key, live_session, order_body
 
 SECRET = "ghn-callback-secret"
@@ -29,7 +30,12 @@ def ghn() -> FakeGhn:
 
 
 @pytest.fixture
-def settings(database_url: str, ghn: FakeGhn):  # type: ignore[no-untyped-def]
+def ghtk() -> FakeGhtk:
+    return FakeGhtk()
+
+
+@pytest.fixture
+def settings(database_url: str, ghn: FakeGhn, ghtk: FakeGhtk):  # type: ignore[no-untyped-def]
     from server.settings import Settings
 
     return Settings(
@@ -39,13 +45,16 @@ def settings(database_url: str, ghn: FakeGhn):  # type: ignore[no-untyped-def]
         ghn_shop_id=ghn.shop_id,
         ghn_webhook_secret=SECRET,
         ghn_api_base="https://ghn.test/shiip/public-api",
+        ghtk_token=ghtk.token,
+        ghtk_webhook_hash="ghtk-hash",
+        ghtk_api_base="https://ghtk.test",
         _env_file=None,  # type: ignore[call-arg]
     )
 
 
 @pytest.fixture
-def app_options(ghn: FakeGhn) -> dict[str, object]:
-    return {"delivery_transports": {"ghn": ghn.transport()}}
+def app_options(ghn: FakeGhn, ghtk: FakeGhtk) -> dict[str, object]:
+    return {"delivery_transports": {"ghn": ghn.transport(), "ghtk": ghtk.transport()}}
 
 
 @pytest.fixture
@@ -243,3 +252,37 @@ async def test_batch_refuses_another_cooperatives_orders(
     )  # fmt: skip
     assert r.status_code == 404
     assert await count(api, notifications, notifications.c.event == "shipped") == 0
+
+
+async def test_ghtk_ship_and_form_callback_returned(
+    api: Api, ghtk: FakeGhtk, workers: tuple[ShippingService, NotificationService]
+) -> None:
+    """One order through GHTK; its form-encoded callback (status 21) returns it; a later
+    "delivered" for the returned parcel is acknowledged and changes nothing."""
+    from urllib.parse import urlencode
+
+    s = await live_session(api)
+    order = await confirmed_order(api, s, "0922333444")
+    r = await api.client.post(
+        f"/api/orders/{order['id']}/ship", json={"carrier": "ghtk"}, headers=api.auth("admin")
+    )
+    assert r.status_code == 200 and r.json()["status"] == "shipped", r.text
+    label = r.json()["shipment"]["tracking"]
+    assert ghtk.orders[label]["pick_money"] == order["total"]
+    assert ghtk.orders[label]["total_weight"] == order["grams"] / 1000
+    carriers = (await api.client.get("/api/carriers")).json()["carriers"]
+    assert carriers == ["ghn", "ghtk"]
+    form = {"label_id": label, "partner_id": order["id"], "status_id": "21", "action_time": "t"}
+    hook = "/api/carriers/ghtk/webhook"
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    bad = await api.client.post(f"{hook}?hash=nope", content=urlencode(form), headers=headers)
+    assert bad.status_code == 400
+    ok = await api.client.post(f"{hook}?hash=ghtk-hash", content=urlencode(form), headers=headers)
+    assert ok.status_code == 200 and ok.json()["status"] == "returned", ok.text
+    late = await api.client.post(
+        f"{hook}?hash=ghtk-hash",
+        content=ghtk.callback(label, 5),
+        headers={"Content-Type": "application/json"},
+    )
+    assert late.status_code == 200 and late.json()["status"] == "returned"
+    assert await status_of(api, order) == "returned"
