@@ -11,7 +11,7 @@ from shop.gate import InventoryGate
 from shop.payments.bank_transfer import BankTransfer
 from shop.payments.cod import CashOnDelivery
 from shop.payments.port import PaymentLedger, PaymentProvider
-from shop.payments.service import PaymentService
+from shop.payments.service import GateFollower, PaymentService
 
 log = logging.getLogger("farmlive.payments")
 
@@ -22,6 +22,7 @@ def build_payments(
     catalogue: SqlCatalogue,
     gate: InventoryGate,
     *,
+    gate_sync: GateFollower | None = None,
     http_client: Any = None,
 ) -> PaymentService:
     """The enabled providers; `http_client` replaces Stripe's HTTP client (tests pass a fake)."""
@@ -55,4 +56,5 @@ def build_payments(
         gate=gate,
         providers=providers,
         hold_seconds=settings.hold_seconds,
+        gate_sync=gate_sync,
     )

@@ -43,11 +43,10 @@ def create_relay_app(settings: Settings) -> FastAPI:
             stack.push_async_callback(engine.dispose)
             hub = None
             if settings.redis_url:
-                from redis.asyncio import Redis
-
+                from shop.adapters.redis_client import redis_client
                 from shop.adapters.redis_hub import RedisHub
 
-                redis = Redis.from_url(settings.redis_url, socket_timeout=2)
+                redis = redis_client(settings.redis_url, max_connections=64)
                 stack.push_async_callback(redis.aclose)
                 hub = RedisHub(redis, key_prefix=settings.redis_prefix)
             else:

@@ -25,6 +25,7 @@ from server.payments import build_payments
 from server.settings import Settings
 from shop.adapters.memory_gate import MemoryGate
 from shop.adapters.memory_ratelimit import MemoryRateLimiter
+from shop.adapters.redis_client import redis_client
 from shop.adapters.redis_gate import RedisGate
 from shop.adapters.redis_ratelimit import RedisRateLimiter
 from shop.adapters.sql.accounts import SqlAccounts
@@ -43,6 +44,8 @@ from shop.buyer_codes import BuyerCodes
 from shop.catalogue import LiveSession
 from shop.errors import ShopError
 from shop.gate import InventoryGate
+from shop.gate_keeper import GateKeeper
+from shop.gate_sync import GateSync
 from shop.notify.service import NotificationService
 from shop.order_reports import OrderReports
 from shop.ordering import OrderService
@@ -130,7 +133,7 @@ async def _open_delivery(
         store=services.shipments,
         carriers=build_carriers(services.settings, transports),
         orders=services.orders.store,
-        moves=services.orders,
+        moves=services.orders.moves,
         describe=describe,
     )
     stack.push_async_callback(services.shipping.aclose)
@@ -184,18 +187,7 @@ async def open_services(
             await upgrade(engine)
         redis = None
         if settings.redis_url:
-            from redis.asyncio import BlockingConnectionPool, Redis
-
-            # Blocking: a burst waits (up to 2 s) for a free connection instead of failing.
-            pool = BlockingConnectionPool.from_url(
-                settings.redis_url,
-                socket_timeout=2,
-                socket_connect_timeout=2,
-                health_check_interval=10,
-                max_connections=256,
-                timeout=2,
-            )
-            redis = Redis.from_pool(pool)  # the client owns the pool: aclose() closes both
+            redis = redis_client(settings.redis_url, max_connections=256)
             stack.push_async_callback(redis.aclose)
         secret = secret_of(settings)
         catalogue = SqlCatalogue(engine)
@@ -211,32 +203,11 @@ async def open_services(
         )
         relay = await stack.enter_async_context(open_relay(settings, live.set_stream_status))
         # Buyer messages are queued by each move's own transaction, beside the ledger's.
-        order_store = SqlOrders(
-            engine, ChainRecorder(recorder, NotificationRecorder(engine.dialect.name))
-        )
-        payment_ledger = SqlPaymentLedger(engine, order_store.transitions)
-        payments = build_payments(
-            settings,
-            payment_ledger,
-            catalogue,
-            gate,
-            http_client=payment_http_client,
-        )
+        chained = ChainRecorder(recorder, NotificationRecorder(engine.dialect.name))
+        wing = OrderWing(settings, engine, catalogue, gate, live, chained)
+        payments = wing.payments(payment_http_client)
         stack.push_async_callback(payments.aclose)
-        orders = OrderService(
-            store=order_store,
-            sessions=catalogue,
-            gate=gate,
-            token_secret=hashlib.sha256(b"orders:" + secret.encode()).digest(),
-            hold_seconds=settings.hold_seconds,
-            group_window_s=settings.group_commit_ms / 1000,
-            group_max=settings.group_commit_max,
-            on_lots_changed=live.lots_changed,
-            on_order=live.order_placed,
-            enabled_payments=payments.methods,
-            payments=payments,
-        )
-        payments.on_changed = orders.sync_gate
+        orders = wing.orders(secret, payments)
         services = Services(
             settings=settings,
             engine=engine,
@@ -251,32 +222,89 @@ async def open_services(
             payments=payments,
             relay=relay,
             order_reports=SqlOrderReports(engine),
-            abuse=Abuse(
-                RedisRateLimiter(redis, key_prefix=settings.redis_prefix)
-                if redis is not None
-                else MemoryRateLimiter(),
-                settings,
-                metrics=metrics,
-            ),
+            abuse=_abuse(settings, redis, metrics),
         )
-
         if settings.sepay_api_key is not None:
             services.transfer_inbox = SqlTransferInbox(engine)
             services.transfers = TransferMatcher(
-                payments=payments, orders=payment_ledger, inbox=services.transfer_inbox
+                payments=payments, orders=wing.ledger, inbox=services.transfer_inbox
             )
-
         services.buyer_codes = BuyerCodes(
             hashlib.sha256(b"buyer-codes:" + secret.encode()).digest()
         )
         await _open_delivery(stack, services, delivery_transports or {})
-
-        async def forget(session: LiveSession) -> None:
-            orders.forget_session(session.id)
-
-        services.session_listeners.append(forget)
+        services.session_listeners.append(wing.forget_session)
         services.session_listeners.append(live.session_changed)
         services.session_listeners.append(relay_session_listener(relay))
+        await wing.start(stack, orders, payments)
+        yield services
+
+
+def _abuse(settings: Settings, redis: Any, metrics: Metrics) -> Abuse:
+    limiter = (
+        RedisRateLimiter(redis, key_prefix=settings.redis_prefix)
+        if redis is not None
+        else MemoryRateLimiter()
+    )
+    return Abuse(limiter, settings, metrics=metrics)
+
+
+class OrderWing:
+    """Builds the order wing's parts, each given only what it needs."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: AsyncEngine,
+        catalogue: SqlCatalogue,
+        gate: InventoryGate,
+        live: LiveRoom,
+        recorder: TransitionRecorder | None,
+    ) -> None:
+        self.settings = settings
+        self.catalogue = catalogue
+        self.gate = gate
+        self.live = live
+        self.store = SqlOrders(engine, recorder)
+        self.ledger = SqlPaymentLedger(engine, self.store.transitions)
+        keeper = GateKeeper(gate, self.store)
+        # The payment service and the order path share one relay: no wiring by assignment.
+        self.sync = GateSync(gate, self.store, keeper, live.lots_changed)
+        self._orders: OrderService | None = None
+
+    def payments(self, http_client: Any) -> PaymentService:
+        return build_payments(
+            self.settings,
+            self.ledger,
+            self.catalogue,
+            self.gate,
+            gate_sync=self.sync,
+            http_client=http_client,
+        )
+
+    def orders(self, secret: str, payments: PaymentService) -> OrderService:
+        self._orders = OrderService(
+            store=self.store,
+            sessions=self.catalogue,
+            gate=self.gate,
+            token_secret=hashlib.sha256(b"orders:" + secret.encode()).digest(),
+            hold_seconds=self.settings.hold_seconds,
+            group_window_s=self.settings.group_commit_ms / 1000,
+            group_max=self.settings.group_commit_max,
+            on_order=self.live.order_placed,
+            enabled_payments=payments.methods,
+            payments=payments,
+            sync=self.sync,
+        )
+        return self._orders
+
+    async def forget_session(self, session: LiveSession) -> None:
+        if self._orders is not None:
+            self._orders.forget_session(session.id)
+
+    async def start(
+        self, stack: AsyncExitStack, orders: OrderService, payments: PaymentService
+    ) -> None:
         try:
             await orders.start()
         except ShopError:
@@ -286,4 +314,3 @@ async def open_services(
         stack.push_async_callback(orders.stop)
         await payments.start()
         stack.push_async_callback(payments.stop)
-        yield services

@@ -14,6 +14,7 @@ timeout without knowing whether the first attempt landed.
 
 from __future__ import annotations
 
+import enum
 import math
 import time
 from collections.abc import Sequence
@@ -25,6 +26,7 @@ from shop.errors import (
     Conflict,
     InvalidInput,
     InvalidTransition,
+    ShopError,
     SoldOut,
 )
 
@@ -81,6 +83,29 @@ class LotSeed:
     stock_grams: int
     holds: Sequence[Hold] = field(default_factory=tuple)
     sales: Sequence[Sale] = field(default_factory=tuple)
+
+
+class GateOp(enum.StrEnum):
+    RESERVE = "reserve"
+    COMMIT = "commit"
+    RELEASE = "release"
+    WRITE_OFF = "write_off"
+
+
+@dataclass(frozen=True, slots=True)
+class GateStep:
+    """One operation of a batch (`apply_many`), with the same arguments as its method."""
+
+    op: GateOp
+    lot_id: int
+    order_id: str
+    grams: int = 0  # reserve, commit
+    buyer: str | None = None  # reserve (required), commit (optional)
+    buyer_cap_grams: int | None = None  # reserve
+    expires_at: float | None = None  # reserve
+
+
+StepResult = LotState | ShopError
 
 
 class InventoryGate(Protocol):
@@ -145,6 +170,19 @@ class InventoryGate(Protocol):
         """
         ...
 
+    async def apply_many(
+        self, steps: Sequence[GateStep], *, now: float | None = None
+    ) -> list[StepResult]:
+        """Run several operations in order, as if called one by one at `now`, in one go
+        (Redis: one script call per lot, all in one round trip).
+
+        Per step: the lot's state after it, or the error its method would have raised
+        (SoldOut, BuyerLimitExceeded, InvalidInput, InvalidTransition, LotNotLoaded); a
+        refused step changes nothing and the others still run. Raises GateUnavailable
+        only when the store cannot answer at all.
+        """
+        ...
+
     async def set_stock(
         self, lot_id: int, stock_grams: int, *, now: float | None = None
     ) -> LotState:
@@ -176,6 +214,25 @@ class InventoryGate(Protocol):
     async def close(self) -> None:
         """Release the gate's resources."""
         ...
+
+
+async def run_step(gate: InventoryGate, step: GateStep, now: float) -> LotState:
+    """One batch step through the gate's own method (MemoryGate's whole batch)."""
+    if step.op is GateOp.RESERVE:
+        return await gate.reserve(
+            step.lot_id,
+            step.order_id,
+            step.grams,
+            buyer=step.buyer if step.buyer is not None else "",
+            buyer_cap_grams=step.buyer_cap_grams,
+            expires_at=step.expires_at,
+            now=now,
+        )
+    if step.op is GateOp.COMMIT:
+        return await gate.commit(step.lot_id, step.order_id, step.grams, buyer=step.buyer, now=now)
+    if step.op is GateOp.RELEASE:
+        return await gate.release(step.lot_id, step.order_id, now=now)
+    return await gate.write_off(step.lot_id, step.order_id, now=now)
 
 
 # Validation shared by every adapter, so both refuse exactly the same inputs.
@@ -231,6 +288,30 @@ def check_reserve(
         check_int("buyer_cap_grams", buyer_cap_grams)
     if expires_at is not None and check_time("expires_at", expires_at) <= now:
         raise InvalidInput("expires_at is already past", field="expires_at")
+
+
+def check_step(step: GateStep, now: float) -> None:
+    """Validate one batch step as its own method would."""
+    check_int("lot_id", step.lot_id, high=MAX_LOT_ID)
+    if step.op is GateOp.RESERVE:
+        buyer = step.buyer if step.buyer is not None else ""
+        check_reserve(
+            step.lot_id,
+            step.order_id,
+            step.grams,
+            buyer,
+            step.buyer_cap_grams,
+            step.expires_at,
+            now,
+        )
+        return
+    check_id("order_id", step.order_id)
+    if step.op is GateOp.COMMIT:
+        check_int("grams", step.grams)
+        if step.buyer is not None:
+            check_id("buyer", step.buyer)
+    elif step.op not in (GateOp.RELEASE, GateOp.WRITE_OFF):
+        raise InvalidInput("unknown gate operation", field="op")
 
 
 def check_seed(seed: LotSeed) -> None:

@@ -12,6 +12,8 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
+from shop.tasks import TaskSet
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -31,21 +33,21 @@ class GroupCommitter(Generic[T, R]):
         self._max = max_batch
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks = TaskSet()
         self._closed = False
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="group-commit")
+        self._closed = False
+        self._tasks.spawn(self._run(), name="group-commit")
 
     async def stop(self) -> None:
+        """Flush what is pending, then end (never cut a commit in half)."""
         self._closed = True
         self._wakeup.set()
-        if self._task is not None:
-            await self._task
-            self._task = None
+        await self._tasks.close(grace_s=None)
 
     async def submit(self, item: T) -> R:
-        if self._closed or self._task is None or self._task.done():
+        if self._closed or not self._tasks:
             raise RuntimeError("group committer is not running")
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))

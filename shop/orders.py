@@ -95,18 +95,31 @@ class Transitioned:
     refused: bool = False
 
 
-class OrderStore(Protocol):
-    """What the order path needs from the system of record (SqlOrders implements it)."""
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """A note that an order changed and the gate must follow it."""
 
-    async def get(self, order_id: str) -> Order: ...
+    id: int
+    order_id: str
+    lot_id: int
 
-    async def get_many(self, order_ids: Iterable[str]) -> dict[str, Order]: ...
+
+class NewOrders(Protocol):
+    """What placing needs from the system of record."""
 
     async def find_by_key(self, session_id: int, key: str) -> Order | None: ...
 
     async def insert_batch(
-        self, rows: Sequence[dict[str, Any]], done_outbox: Sequence[int] = ()
+        self, batch: Sequence[Order], done_outbox: Sequence[int] = ()
     ) -> tuple[list[Order | Duplicate | BaseException], list[int]]: ...
+
+
+class OrderStore(NewOrders, Protocol):
+    """What the order wing needs from the system of record (SqlOrders implements it)."""
+
+    async def get(self, order_id: str) -> Order: ...
+
+    async def get_many(self, order_ids: Iterable[str]) -> dict[str, Order]: ...
 
     async def transition(
         self, order_id: str, event: Event, *, actor_id: int | None, action: str
@@ -116,7 +129,7 @@ class OrderStore(Protocol):
 
     async def outbox_batch(
         self, older_than: datetime | None, limit: int = 500
-    ) -> list[tuple[int, dict[str, Any]]]: ...
+    ) -> list[OutboxEntry]: ...
 
     async def outbox_done(self, ids: Sequence[int]) -> None: ...
 

@@ -7,9 +7,9 @@
 - A job that cannot reach its carrier stays `queued` with its next attempt pushed back
   (5 s, 10 s, ...; `shop/retry.py`) and its last error shown to staff; the order is not
   blocked: it stays confirmed until its waybill exists, then moves to `shipped`.
-- Every order move (ship, deliver, return) goes through the order service's one
-  transition path (`OrderMoves.apply`): the lifecycle table decides what may move, the
-  transaction writes the ledger entry (the recorder) and the buyer's message.
+- Every order move (ship, deliver, return) goes through the one transition path
+  (`OrderMover.apply`, shop/order_moves.py): the lifecycle table decides what may move,
+  the transaction writes the ledger entry (the recorder) and the buyer's message.
 - Carrier callbacks (`carrier_update`), already verified, move the order to delivered or
   returned; repeats are no-ops because the lifecycle answers NOOP.
 """
@@ -92,8 +92,8 @@ class ShipmentStore(Protocol):
     async def delivery(self, order_id: str, state: str, raw: str, now: datetime) -> None: ...
 
 
-class OrderMoves(Protocol):
-    """The order service: reads, and the one transition path (OrderService implements it)."""
+class OrderMover(Protocol):
+    """The one transition path for staff and carrier moves (shop/order_moves.OrderMoves)."""
 
     async def apply(
         self, order_id: str, event: Event, actor_id: int | None, action: str, verb: str
@@ -127,7 +127,7 @@ class ShippingService:
         store: ShipmentStore,
         carriers: dict[str, Carrier],
         orders: OrderReader,
-        moves: OrderMoves,
+        moves: OrderMover,
         describe: Describe,
         interval_s: float = 2.0,
         lease_s: float = 120.0,

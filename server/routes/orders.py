@@ -149,7 +149,7 @@ def reports(services: Services) -> OrderReports:
 
 
 async def staff_order(services: Services, user: User, order_id: str) -> Order:
-    order = await services.orders.store.get(order_id[:64])
+    order = await services.orders.get(order_id[:64])
     if user.is_admin or user.role is Role.MODERATOR:
         return order
     if user.role is Role.HOST:

@@ -13,9 +13,10 @@ import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from shop.errors import GateUnavailable, LotNotLoaded
+from shop.errors import GateUnavailable, LotNotLoaded, ShopError
 from shop.gate import (
     MAX_LOT_ID,
+    GateStep,
     Hold,
     LotSeed,
     LotState,
@@ -28,6 +29,7 @@ from shop.gate import (
     order_mismatch,
     over_buyer_cap,
     resolve_now,
+    run_step,
     sold_out,
 )
 
@@ -215,6 +217,19 @@ class MemoryGate:
             lot.stock -= sale[0]
             lot.use(sale[1], -sale[0])
         return lot.state(lot_id)
+
+    async def apply_many(
+        self, steps: Sequence[GateStep], *, now: float | None = None
+    ) -> list[LotState | ShopError]:
+        # No method awaits anything, so the whole batch runs before any other task.
+        at = resolve_now(now)
+        out: list[LotState | ShopError] = []
+        for step in steps:
+            try:
+                out.append(await run_step(self, step, at))
+            except ShopError as exc:
+                out.append(exc)
+        return out
 
     async def set_stock(
         self, lot_id: int, stock_grams: int, *, now: float | None = None

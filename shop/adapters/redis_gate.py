@@ -27,14 +27,27 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from redis.asyncio import BlockingConnectionPool, Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
+from redis.asyncio import Redis
 from redis.exceptions import NoScriptError, RedisError, ResponseError
 
+from shop.adapters.redis_client import redis_client
+from shop.adapters.redis_gate_scripts import (
+    BELOW_COMMITTED,
+    KEY_NAMES,
+    MISMATCH,
+    NOT_LOADED,
+    NOT_SOLD,
+    OK,
+    OVER_CAP,
+    SCRIPTS,
+    SET_EPOCH,
+    SOLD_OUT,
+)
 from shop.errors import GateUnavailable, InvalidInput, LotNotLoaded, ShopError
 from shop.gate import (
     MAX_LOT_ID,
+    GateOp,
+    GateStep,
     LotSeed,
     LotState,
     below_committed,
@@ -42,258 +55,13 @@ from shop.gate import (
     check_int,
     check_reserve,
     check_seed,
+    check_step,
     not_sold,
     order_mismatch,
     over_buyer_cap,
     resolve_now,
     sold_out,
 )
-
-KEY_NAMES = ("state", "holds", "sales", "owner", "exp", "used")
-
-# Reply codes: every script answers {code, stock, held, sold, extra}.
-OK, NOT_LOADED, SOLD_OUT, OVER_CAP, MISMATCH, NOT_SOLD, BELOW_COMMITTED = range(7)
-
-# "#!lua" (Redis >= 7) makes Redis refuse a script up front when it is out of memory,
-# instead of failing it halfway: scripts do not roll back. For the same reason every
-# script validates all its arguments before its first write.
-_PRELUDE = """#!lua
-local K_STATE, K_HOLDS, K_SALES, K_OWNER, K_EXP, K_USED =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local OK, NOT_LOADED, SOLD_OUT, OVER_CAP, MISMATCH, NOT_SOLD, BELOW_COMMITTED = 0, 1, 2, 3, 4, 5, 6
-local MAX_GRAMS = 1000000000000
-
-local function bad(i)
-  error({err = 'FLBADARG argument ' .. i .. ' is invalid'})
-end
-
--- A decimal integer in low..MAX_GRAMS; no signs, exponents or fractions.
-local function int_arg(i, low)
-  local s = ARGV[i]
-  if s == nil or #s > 13 or not string.find(s, '^%d+$') then bad(i) end
-  local n = tonumber(s)
-  if n < low or n > MAX_GRAMS then bad(i) end
-  return n
-end
-
--- Unix seconds, positive and finite; the raw string is what goes into the zset.
-local function time_arg(i)
-  local n = tonumber(ARGV[i])
-  if n == nil or n ~= n or n <= 0 or n > 1e11 then bad(i) end
-  return n
-end
-
-local function id_arg(i)
-  local s = ARGV[i]
-  if s == nil or #s == 0 or #s > 128 then bad(i) end
-  return s
-end
-
-local function use(buyer, grams)
-  if buyer and redis.call('HINCRBY', K_USED, buyer, grams) == 0 then
-    redis.call('HDEL', K_USED, buyer)
-  end
-end
-
--- Lazy expiry: drop every hold whose expires_at <= now before looking at the lot.
-local function purge(now)
-  local gone = redis.call('ZRANGEBYSCORE', K_EXP, '-inf', now)
-  if #gone == 0 then return end
-  local total = 0
-  for _, oid in ipairs(gone) do
-    local g = tonumber(redis.call('HGET', K_HOLDS, oid))
-    if g then
-      total = total + g
-      use(redis.call('HGET', K_OWNER, oid), -g)
-      redis.call('HDEL', K_HOLDS, oid)
-      redis.call('HDEL', K_OWNER, oid)
-    end
-  end
-  redis.call('ZREMRANGEBYSCORE', K_EXP, '-inf', now)
-  redis.call('HINCRBY', K_STATE, 'held', -total)
-end
-
--- Purges, then returns stock, held, sold; nil when the lot is not loaded (checked
--- first, so that a flushed Redis never gets a half-made lot back).
-local function open(now)
-  if redis.call('EXISTS', K_STATE) == 0 then return nil end
-  purge(now)
-  local st = redis.call('HMGET', K_STATE, 'stock', 'held', 'sold')
-  return tonumber(st[1]), tonumber(st[2]), tonumber(st[3])
-end
-"""
-
-_BODIES = {
-    # ARGV: now, order_id, grams, buyer, cap ('' = none), expires_at ('' = never)
-    "reserve": """
-local now, oid, grams, buyer = time_arg(1), id_arg(2), int_arg(3, 1), id_arg(4)
-local cap = ARGV[5] ~= '' and int_arg(5, 1) or nil
-if ARGV[6] ~= '' and time_arg(6) <= now then bad(6) end
-local stock, held, sold = open(ARGV[1])
-if not stock then return {NOT_LOADED, 0, 0, 0, 0} end
-local prev = redis.call('HGET', K_HOLDS, oid) or redis.call('HGET', K_SALES, oid)
-if prev then
-  if tonumber(prev) ~= grams or redis.call('HGET', K_OWNER, oid) ~= buyer then
-    return {MISMATCH, stock, held, sold, 0}
-  end
-  return {OK, stock, held, sold, 0}
-end
-if stock - held - sold < grams then return {SOLD_OUT, stock, held, sold, 0} end
-local used = tonumber(redis.call('HGET', K_USED, buyer)) or 0
-if cap and used + grams > cap then return {OVER_CAP, stock, held, sold, used} end
-redis.call('HSET', K_HOLDS, oid, grams)
-redis.call('HSET', K_OWNER, oid, buyer)
-if ARGV[6] ~= '' then redis.call('ZADD', K_EXP, ARGV[6], oid) end
-redis.call('HINCRBY', K_USED, buyer, grams)
-redis.call('HINCRBY', K_STATE, 'held', grams)
-return {OK, stock, held + grams, sold, 0}
-""",
-    # ARGV: now, order_id, grams, buyer ('' = unknown)
-    "commit": """
-time_arg(1)
-local oid, grams = id_arg(2), int_arg(3, 1)
-local buyer = ARGV[4] ~= '' and id_arg(4) or nil
-local stock, held, sold = open(ARGV[1])
-if not stock then return {NOT_LOADED, 0, 0, 0, 0} end
-local s = redis.call('HGET', K_SALES, oid)
-if s then
-  if tonumber(s) ~= grams then return {MISMATCH, stock, held, sold, 0} end
-  return {OK, stock, held, sold, 0}
-end
-local h = redis.call('HGET', K_HOLDS, oid)
-if h then
-  if tonumber(h) ~= grams then return {MISMATCH, stock, held, sold, 0} end
-  redis.call('HDEL', K_HOLDS, oid)
-  redis.call('ZREM', K_EXP, oid)
-  redis.call('HSET', K_SALES, oid, grams)
-  redis.call('HINCRBY', K_STATE, 'held', -grams)
-  redis.call('HINCRBY', K_STATE, 'sold', grams)
-  return {OK, stock, held - grams, sold + grams, 0}
-end
--- No live hold (expired, or never here): a late payment takes what is left, if enough.
-if stock - held - sold < grams then return {SOLD_OUT, stock, held, sold, 0} end
-redis.call('HSET', K_SALES, oid, grams)
-redis.call('HINCRBY', K_STATE, 'sold', grams)
-if buyer then
-  redis.call('HSET', K_OWNER, oid, buyer)
-  use(buyer, grams)
-end
-return {OK, stock, held, sold + grams, 0}
-""",
-    # ARGV: now, order_id
-    "release": """
-time_arg(1)
-local oid = id_arg(2)
-local stock, held, sold = open(ARGV[1])
-if not stock then return {NOT_LOADED, 0, 0, 0, 0} end
-local h = tonumber(redis.call('HGET', K_HOLDS, oid))
-local s = tonumber(redis.call('HGET', K_SALES, oid))
-if h then
-  redis.call('HDEL', K_HOLDS, oid)
-  redis.call('ZREM', K_EXP, oid)
-  redis.call('HINCRBY', K_STATE, 'held', -h)
-  held = held - h
-elseif s then
-  redis.call('HDEL', K_SALES, oid)
-  redis.call('HINCRBY', K_STATE, 'sold', -s)
-  sold = sold - s
-else
-  return {OK, stock, held, sold, 0}
-end
-use(redis.call('HGET', K_OWNER, oid), -(h or s))
-redis.call('HDEL', K_OWNER, oid)
-return {OK, stock, held, sold, 0}
-""",
-    # ARGV: now, order_id
-    "write_off": """
-time_arg(1)
-local oid = id_arg(2)
-local stock, held, sold = open(ARGV[1])
-if not stock then return {NOT_LOADED, 0, 0, 0, 0} end
-if redis.call('HEXISTS', K_HOLDS, oid) == 1 then return {NOT_SOLD, stock, held, sold, 0} end
-local s = tonumber(redis.call('HGET', K_SALES, oid))
-if not s then return {OK, stock, held, sold, 0} end
-redis.call('HDEL', K_SALES, oid)
-redis.call('HINCRBY', K_STATE, 'sold', -s)
-redis.call('HINCRBY', K_STATE, 'stock', -s)
-use(redis.call('HGET', K_OWNER, oid), -s)
-redis.call('HDEL', K_OWNER, oid)
-return {OK, stock - s, held, sold - s, 0}
-""",
-    # ARGV: now, stock_grams
-    "set_stock": """
-time_arg(1)
-local new = int_arg(2, 0)
-local stock, held, sold = open(ARGV[1])
-if not stock then return {NOT_LOADED, 0, 0, 0, 0} end
-if new < held + sold then return {BELOW_COMMITTED, stock, held, sold, 0} end
-redis.call('HSET', K_STATE, 'stock', new)
-return {OK, new, held, sold, 0}
-""",
-    # ARGV: now
-    "snapshot": """
-time_arg(1)
-local stock, held, sold = open(ARGV[1])
-if not stock then return {NOT_LOADED, 0, 0, 0, 0} end
-return {OK, stock, held, sold, 0}
-""",
-    # ARGV: stock, n_holds, n_sales, then n_holds x (order_id, grams, buyer, expires_at|'')
-    # and n_sales x (order_id, grams, buyer). Validates everything, then replaces the lot.
-    "load": """
-local stock, nh, ns = int_arg(1, 0), int_arg(2, 0), int_arg(3, 0)
-if #ARGV ~= 3 + 4 * nh + 3 * ns then bad(2) end
-local seen, total = {}, 0
-for i = 4, 3 + 4 * nh + 3 * ns, 1 do
-  local hold = i <= 3 + 4 * nh
-  local base = hold and (i - 4) % 4 or (i - 4 - 4 * nh) % 3
-  if base == 0 then
-    local oid = id_arg(i)
-    if seen[oid] then bad(i) end
-    seen[oid] = true
-  elseif base == 1 then
-    total = total + int_arg(i, 1)
-  elseif base == 2 then
-    id_arg(i)
-  elseif ARGV[i] ~= '' then
-    time_arg(i)
-  end
-end
-if total > stock then bad(1) end
-redis.call('DEL', K_STATE, K_HOLDS, K_SALES, K_OWNER, K_EXP, K_USED)
-local held = 0
-for i = 4, 3 + 4 * nh, 4 do
-  local oid, g, buyer = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
-  redis.call('HSET', K_HOLDS, oid, g)
-  redis.call('HSET', K_OWNER, oid, buyer)
-  if ARGV[i + 3] ~= '' then redis.call('ZADD', K_EXP, ARGV[i + 3], oid) end
-  use(buyer, g)
-  held = held + g
-end
-for i = 4 + 4 * nh, 3 + 4 * nh + 3 * ns, 3 do
-  local oid, g, buyer = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
-  redis.call('HSET', K_SALES, oid, g)
-  redis.call('HSET', K_OWNER, oid, buyer)
-  use(buyer, g)
-end
-redis.call('HSET', K_STATE, 'stock', stock, 'held', held, 'sold', total - held)
-return {OK, stock, held, total - held, 0}
-""",
-}
-
-# The full Lua source of each operation: public so tests can call a script directly.
-SCRIPTS = {name: _PRELUDE + body for name, body in _BODIES.items()}
-
-
-# Set the epoch unless (if asked) a valid one, written under the current run id, exists.
-_SET_EPOCH = """
-local current = redis.call('GET', KEYS[1])
-if ARGV[2] == '1' and current then
-  local run_id = string.match(current, '|(.*)$')
-  if run_id == ARGV[3] then return 0 end
-end
-redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[3])
-return 1
-"""
 
 
 @functools.lru_cache(maxsize=4096)
@@ -304,6 +72,17 @@ def lot_keys(prefix: str, lot_id: int) -> tuple[str, ...]:
 
 def _time(value: float | None) -> str | float:
     return "" if value is None else value
+
+
+_OP_CODES = {GateOp.RESERVE: "r", GateOp.COMMIT: "c", GateOp.RELEASE: "x", GateOp.WRITE_OFF: "w"}
+
+
+def _step_args(step: GateStep) -> tuple[str | int | float, ...]:
+    """A step as the batch script's six arguments ('' = none)."""
+    cap = "" if step.buyer_cap_grams is None else step.buyer_cap_grams
+    grams = step.grams if step.op in (GateOp.RESERVE, GateOp.COMMIT) else ""
+    buyer = step.buyer or ""
+    return (_OP_CODES[step.op], step.order_id, grams, buyer, cap, _time(step.expires_at))
 
 
 class RedisGate:
@@ -322,7 +101,7 @@ class RedisGate:
         self._prefix = key_prefix
         self._owns_client = False
         self._scripts = {name: redis.register_script(src) for name, src in SCRIPTS.items()}
-        self._set_epoch = redis.register_script(_SET_EPOCH)
+        self._set_epoch = redis.register_script(SET_EPOCH)
 
     @classmethod
     def from_url(
@@ -333,21 +112,9 @@ class RedisGate:
         timeout_seconds: float = 2.0,
         max_connections: int = 64,
     ) -> RedisGate:
-        """A gate with its own client: bounded pool, timeouts, one quick retry.
-
-        A burst of orders waits for one of `max_connections` connections instead of
-        opening thousands; a dead Redis fails within `timeout_seconds` instead of
-        hanging; the single retry replaces a connection that a Redis restart broke.
-        """
-        pool = BlockingConnectionPool.from_url(
-            url,
-            max_connections=max_connections,
-            timeout=timeout_seconds,
-            socket_timeout=timeout_seconds,
-            socket_connect_timeout=timeout_seconds,
-            retry=Retry(NoBackoff(), 1),
-        )
-        gate = cls(Redis.from_pool(pool), key_prefix=key_prefix)
+        """A gate with its own client (shop/adapters/redis_client.py)."""
+        client = redis_client(url, timeout_s=timeout_seconds, max_connections=max_connections)
+        gate = cls(client, key_prefix=key_prefix)
         gate._owns_client = True
         return gate
 
@@ -443,26 +210,65 @@ class RedisGate:
         self, lot_ids: Sequence[int], *, now: float | None = None
     ) -> list[LotState]:
         at = resolve_now(now)
-        all_keys = [self.keys(lot_id) for lot_id in lot_ids]
-        script = self._scripts["snapshot"]
+        calls = [(self.keys(lot_id), [at]) for lot_id in lot_ids]
+        replies = await self._pipelined("snapshot", calls)
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise _translate(reply) from reply
+        return [_state(lot_id, reply) for lot_id, reply in zip(lot_ids, replies, strict=True)]
+
+    async def apply_many(
+        self, steps: Sequence[GateStep], *, now: float | None = None
+    ) -> list[LotState | ShopError]:
+        """One `batch` script call per lot, every lot in one pipelined round trip."""
+        at = resolve_now(now)
+        out: list[LotState | ShopError | None] = [None] * len(steps)
+        by_lot: dict[int, list[int]] = {}
+        for i, step in enumerate(steps):
+            try:
+                check_step(step, at)
+            except ShopError as exc:
+                out[i] = exc
+                continue
+            by_lot.setdefault(step.lot_id, []).append(i)
+        calls = []
+        for lot_id, indexes in by_lot.items():
+            args: list[str | int | float] = [at, len(indexes)]
+            for i in indexes:
+                args += _step_args(steps[i])
+            calls.append((self.keys(lot_id), args))
+        replies = await self._pipelined("batch", calls) if calls else []
+        for (lot_id, indexes), reply in zip(by_lot.items(), replies, strict=True):
+            if isinstance(reply, Exception):
+                raise _translate(reply) from reply
+            for i, one in zip(indexes, reply, strict=True):
+                step = steps[i]
+                try:
+                    out[i] = _state(lot_id, one, step.order_id, step.buyer_cap_grams or 0)
+                except ShopError as exc:
+                    out[i] = exc
+        return [r for r in out if r is not None]
+
+    async def _pipelined(
+        self, name: str, calls: Sequence[tuple[Sequence[str], Sequence[str | int | float]]]
+    ) -> list[Any]:
+        """EVALSHA `name` once per call, all in one round trip (replies may be errors)."""
+        script = self._scripts[name]
         try:
             for attempt in (1, 2):
                 # A plain pipeline of EVALSHA: one round trip. redis-py's script-aware
                 # pipeline would add a SCRIPT EXISTS round trip every time instead.
                 async with self._redis.pipeline(transaction=False) as pipe:
-                    for keys in all_keys:
-                        pipe.evalsha(script.sha, len(keys), *keys, at)
-                    replies = await pipe.execute(raise_on_error=False)
+                    for keys, args in calls:
+                        pipe.evalsha(script.sha, len(keys), *keys, *args)
+                    replies: list[Any] = await pipe.execute(raise_on_error=False)
                 if attempt == 1 and any(isinstance(r, NoScriptError) for r in replies):
                     await self._redis.script_load(script.script)
                     continue
-                break
+                return replies
         except (RedisError, OSError) as exc:
             raise _translate(exc) from exc
-        for reply in replies:
-            if isinstance(reply, Exception):
-                raise _translate(reply) from reply
-        return [_state(lot_id, reply) for lot_id, reply in zip(lot_ids, replies, strict=True)]
+        return replies
 
     async def epoch(self) -> str | None:
         """The epoch set by the last rebuild, or None if the data is gone or suspect.

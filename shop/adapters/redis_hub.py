@@ -42,6 +42,7 @@ from shop.live.hub import (
     seq_floor,
 )
 from shop.live.records import ChatLine, Intent
+from shop.tasks import TaskSet
 
 log = logging.getLogger("farmlive.live")
 
@@ -83,7 +84,7 @@ class RedisHub:
         self._next_seq = redis.register_script(_NEXT_SEQ)
         self._claim = redis.register_script(_CLAIM)
         self._deliver: Deliver | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._tasks = TaskSet()
         self._subscribed = asyncio.Event()
 
     def _key(self, session_id: int, name: str) -> str:
@@ -92,18 +93,15 @@ class RedisHub:
     # -- pub/sub --------------------------------------------------------------------
     async def start(self, deliver: Deliver) -> None:
         self._deliver = deliver
-        if self._task is None:
-            self._task = asyncio.create_task(self._listen(), name="live-hub-redis")
+        if not self._tasks:
+            self._tasks.spawn(self._listen(), name="live-hub-redis")
         try:
             await asyncio.wait_for(self._subscribed.wait(), self._subscribe_timeout)
         except TimeoutError:
             log.warning("live hub: Redis is not answering; delivery starts once it does")
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await self._tasks.close(grace_s=0)  # the listener only waits on Redis
         self._subscribed.clear()
 
     async def _listen(self) -> None:

@@ -25,6 +25,7 @@ from shop.live.ratelimit import BucketMap, Rate
 from shop.live.stock import StockCoalescer
 from shop.live.ticker import ticker_text
 from shop.orders import Order
+from shop.tasks import TaskSet
 
 log = logging.getLogger("farmlive.live")
 
@@ -49,21 +50,18 @@ class LiveService:
         self._ticker_buckets = BucketMap(ticker_rate or Rate(burst=5, per_second=5))
         self._ticker: deque[tuple[int, str, str, int]] = deque(maxlen=ticker_backlog)
         self._ticker_wake = asyncio.Event()
-        self._ticker_task: asyncio.Task[None] | None = None
+        self._tasks = TaskSet()
         self._seen: dict[int, tuple[str, int | None]] = {}  # session -> (status, pinned)
         self.ticker_dropped = 0
 
     async def start(self, deliver: Deliver) -> None:
         await self.hub.start(deliver)
         self.stock.start()
-        if self._ticker_task is None:
-            self._ticker_task = asyncio.create_task(self._ticker_loop(), name="live-ticker")
+        if not self._tasks:
+            self._tasks.spawn(self._ticker_loop(), name="live-ticker")
 
     async def stop(self) -> None:
-        task, self._ticker_task = self._ticker_task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await self._tasks.close(grace_s=0)  # the ticker only waits and publishes
         await self.stock.stop()
         await self.hub.stop()
 

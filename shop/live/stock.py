@@ -19,6 +19,7 @@ from shop.gate import InventoryGate
 from shop.live import events
 from shop.live.hub import LiveHub
 from shop.live.lots import SessionLots
+from shop.tasks import TaskSet
 
 log = logging.getLogger("farmlive.live")
 # How long stop() lets a step in flight finish before cancelling it.
@@ -50,7 +51,7 @@ class StockCoalescer:
         self._pending: dict[int, set[int]] = {}  # session -> lots to publish
         self._not_before: dict[int, float] = {}
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks = TaskSet()
         self._stopping = False
         self.published = 0  # stock events published by this instance (for tests, metrics)
 
@@ -65,22 +66,17 @@ class StockCoalescer:
         self._wake.set()
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="live-stock")
+        if not self._tasks:
+            self._tasks.spawn(self._run(), name="live-stock")
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is None:
+        if not self._tasks:
             return
         # Let a step in flight finish first: a query cancelled halfway leaves the database
         # driver's worker thread answering an event loop that may be closed by then.
         self._stopping = True
         self._wake.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(task), STOP_GRACE_S)
-        except TimeoutError:
-            task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await self._tasks.close(grace_s=STOP_GRACE_S)
         self._stopping = False
 
     @property

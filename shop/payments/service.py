@@ -15,11 +15,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from shop.errors import LotNotLoaded, NotFound, ShopError, SoldOut
 from shop.gate import InventoryGate
@@ -36,10 +35,25 @@ from shop.payments.port import (
     PaymentProvider,
     Terms,
 )
+from shop.tasks import TaskSet
 
 log = logging.getLogger("farmlive.payments")
 
-OrdersChanged = Callable[[Sequence[str]], Awaitable[object]]
+
+class GateFollower(Protocol):
+    """Makes the gate follow SQL for some orders now (GateSync)."""
+
+    async def sync(self, order_ids: Sequence[str]) -> object: ...
+
+
+# Event kind -> (lifecycle event, the order flag it sets, the audit action).
+_MEANING: dict[EventKind, tuple[Event | None, str | None, str]] = {
+    EventKind.EXPIRED: (Event.EXPIRE, None, "payment.expired"),
+    EventKind.FAILED: (Event.PAYMENT_FAILED, "payment_failed", "payment.failed"),
+    EventKind.REFUNDED: (Event.REFUND, "refunded", "payment.refunded"),
+    EventKind.PARTIALLY_REFUNDED: (None, "partial_refund", "payment.refund"),
+    EventKind.DISPUTED: (None, "dispute", "payment.dispute"),
+}
 
 
 class PaymentService:
@@ -51,15 +65,15 @@ class PaymentService:
         providers: Sequence[PaymentProvider],
         hold_seconds: int,
         sweep_interval_s: int = 5,
+        gate_sync: GateFollower | None = None,
     ) -> None:
         self._ledger = ledger
         self._gate = gate
         self.providers: dict[str, PaymentProvider] = {p.method: p for p in providers}
         self._hold_seconds = hold_seconds
         self._sweep_interval = sweep_interval_s
-        self._task: asyncio.Task[None] | None = None
-        # Set by the composition root to OrderService.sync_gate: makes the gate follow SQL.
-        self.on_changed: OrdersChanged | None = None
+        self._tasks = TaskSet()
+        self._gate_sync = gate_sync
 
     @property
     def methods(self) -> tuple[str, ...]:
@@ -144,77 +158,14 @@ class PaymentService:
         return None
 
     async def _apply(self, event: PaymentEvent, order: Order) -> Applied:
-        ledger = self._ledger
-        record = (event.id, event.provider, event.type, order.id)
         gate_touched = False
         if event.kind is EventKind.PAID:
-            if event.amount != order.total or (event.currency or "").upper() != order.currency:
-                log.error(
-                    "payment %s for order %s: %s %s does not match the order's %s %s",
-                    event.id, order.id, event.amount, event.currency, order.total, order.currency,
-                )  # fmt: skip
-                applied = await ledger.apply_payment_event(
-                    *record,
-                    None,
-                    flags={"payment_mismatch": {"event": event.id, "amount": event.amount,
-                                                "currency": event.currency}},
-                    action="payment.mismatch",
-                )  # fmt: skip
-            else:
-                force_refund = False
-                if sells(order.status, Event.PAY):
-                    # The gate first, as staff confirmation does: stock or a clear refusal.
-                    gate_touched = True
-                    try:
-                        await self._gate.commit(
-                            order.lot_id, order.id, order.grams, buyer=order.buyer_phone
-                        )
-                    except SoldOut:
-                        force_refund = True
-                    except LotNotLoaded:
-                        pass  # not on this instance's gate yet: the SQL backstop decides
-                applied = await ledger.apply_payment_event(
-                    *record,
-                    Event.PAY,
-                    extra={"payment_ref": event.payment_ref} if event.payment_ref else None,
-                    money_in=True,
-                    force_refund=force_refund,
-                    action="payment.paid",
-                )
-        elif event.kind is EventKind.EXPIRED:
-            applied = await ledger.apply_payment_event(
-                *record,
-                Event.EXPIRE,
-                action="payment.expired",
-            )
-        elif event.kind is EventKind.FAILED:
-            applied = await ledger.apply_payment_event(
-                *record,
-                Event.PAYMENT_FAILED,
-                flags={"payment_failed": event.type},
-                action="payment.failed",
-            )
-        elif event.kind is EventKind.REFUNDED:
-            applied = await ledger.apply_payment_event(
-                *record,
-                Event.REFUND,
-                flags={"refunded": event.detail},
-                action="payment.refunded",
-            )
-        elif event.kind is EventKind.PARTIALLY_REFUNDED:
-            applied = await ledger.apply_payment_event(
-                *record, None, flags={"partial_refund": event.detail}, action="payment.refund"
-            )
-        elif event.kind is EventKind.DISPUTED:
-            log.warning("order %s: payment disputed (%s)", order.id, event.detail.get("reason"))
-            applied = await ledger.apply_payment_event(
-                *record, None, flags={"dispute": event.detail}, action="payment.dispute"
-            )
-        else:  # pragma: no cover - every kind is handled above
-            raise AssertionError(event.kind)
-        if (applied.changed or gate_touched) and self.on_changed is not None:
+            applied, gate_touched = await self._paid(event, order)
+        else:
+            applied = await self._record(event, order)
+        if (applied.changed or gate_touched) and self._gate_sync is not None:
             try:
-                await self.on_changed([order.id])
+                await self._gate_sync.sync([order.id])
             except ShopError as exc:
                 # The change is committed with its outbox row: the relay applies it later.
                 log.warning("gate did not follow order %s yet: %s", order.id, exc.message)
@@ -222,6 +173,57 @@ class PaymentService:
             log.warning("order %s: paid but cannot be kept; refunding", order.id)
             await self._refund(order.id)
         return applied
+
+    async def _paid(self, event: PaymentEvent, order: Order) -> tuple[Applied, bool]:
+        """Money arrived: the order is paid if the amount matches and stock is there."""
+        record = (event.id, event.provider, event.type, order.id)
+        if event.amount != order.total or (event.currency or "").upper() != order.currency:
+            log.error(
+                "payment %s for order %s: %s %s does not match the order's %s %s",
+                event.id, order.id, event.amount, event.currency, order.total, order.currency,
+            )  # fmt: skip
+            mismatch = {"event": event.id, "amount": event.amount, "currency": event.currency}
+            applied = await self._ledger.apply_payment_event(
+                *record, None, flags={"payment_mismatch": mismatch}, action="payment.mismatch"
+            )
+            return applied, False
+        force_refund = gate_touched = False
+        if sells(order.status, Event.PAY):
+            # The gate first, as staff confirmation does: stock or a clear refusal.
+            gate_touched = True
+            try:
+                await self._gate.commit(
+                    order.lot_id, order.id, order.grams, buyer=order.buyer_phone
+                )
+            except SoldOut:
+                force_refund = True
+            except LotNotLoaded:
+                pass  # not on this instance's gate yet: the SQL backstop decides
+        applied = await self._ledger.apply_payment_event(
+            *record,
+            Event.PAY,
+            extra={"payment_ref": event.payment_ref} if event.payment_ref else None,
+            money_in=True,
+            force_refund=force_refund,
+            action="payment.paid",
+        )
+        return applied, gate_touched
+
+    async def _record(self, event: PaymentEvent, order: Order) -> Applied:
+        """Every other kind: the lifecycle's move (if any) and what the event says."""
+        move, flags, action = _MEANING[event.kind]
+        detail: dict[str, Any] | None
+        if flags is None:
+            detail = None
+        elif event.kind is EventKind.FAILED:
+            detail = {flags: event.type}
+        else:
+            detail = {flags: event.detail}
+        if event.kind is EventKind.DISPUTED:
+            log.warning("order %s: payment disputed (%s)", order.id, event.detail.get("reason"))
+        return await self._ledger.apply_payment_event(
+            event.id, event.provider, event.type, order.id, move, flags=detail, action=action
+        )
 
     async def _refund(self, order_id: str) -> bool:
         """Send a due refund; False (and it stays due) when the provider is not reachable."""
@@ -273,23 +275,13 @@ class PaymentService:
         return expired
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._sweep_loop(), name="payments-sweeper")
+        self._tasks.every(self._sweep_interval, self.sweep, name="payments-sweeper")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        """Stop the sweeper between sweeps (never mid-SQL), cancelling it if it overruns."""
+        await self._tasks.close(grace_s=2)
 
     async def aclose(self) -> None:
         """Close the providers (their HTTP clients); after `stop`."""
         for provider in reversed(list(self.providers.values())):
             await provider.close()
-
-    async def _sweep_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self._sweep_interval)
-            try:
-                await self.sweep()
-            except Exception:
-                log.exception("payment sweeper failed; retrying")

@@ -31,7 +31,7 @@ from shop.errors import (
     ShopError,
     SoldOut,
 )
-from shop.gate import Hold, InventoryGate, LotSeed, LotState, Sale
+from shop.gate import GateOp, GateStep, Hold, InventoryGate, LotSeed, LotState, Sale, run_step
 from tests.services import redis_url
 
 if TYPE_CHECKING:
@@ -770,3 +770,116 @@ async def test_a_frozen_redis_times_out_instead_of_hanging(own_redis: OwnRedis) 
         assert await reserve(gate, "o1", KG) == LotState(LOT, 10 * KG, KG, 0)
     finally:
         await gate.close()
+
+
+# --- batches (apply_many) ---------------------------------------------------------------
+
+BATCH = [
+    GateStep(GateOp.RESERVE, 0, "a", 4 * KG, "b1", None, T0 + 60),
+    GateStep(GateOp.RESERVE, 1, "b", 3 * KG, "b2", 5 * KG, None),
+    GateStep(GateOp.RESERVE, 0, "c", 7 * KG, "b3", None, None),  # sold out: 4 + 7 > 10
+    GateStep(GateOp.COMMIT, 0, "a", 4 * KG, "b1"),
+    GateStep(GateOp.RESERVE, 0, "a", 5 * KG, "b1", None, None),  # mismatch: other grams
+    GateStep(GateOp.RESERVE, 1, "d", 3 * KG, "b2", 5 * KG, None),  # over b2's cap
+    GateStep(GateOp.COMMIT, 1, "late", 2 * KG, "b9"),  # no hold: takes what is left
+    GateStep(GateOp.WRITE_OFF, 1, "b"),  # only held: refused
+    GateStep(GateOp.RELEASE, 1, "b"),
+    GateStep(GateOp.WRITE_OFF, 0, "a"),
+    GateStep(GateOp.RELEASE, 0, "nobody"),  # unknown order: a no-op
+    GateStep(GateOp.RESERVE, 0, "", KG, "b1"),  # invalid: refused alone
+]
+
+
+def _on(step: GateStep, lot_id: int) -> GateStep:
+    return GateStep(
+        step.op,
+        lot_id,
+        step.order_id,
+        step.grams,
+        step.buyer,
+        step.buyer_cap_grams,
+        step.expires_at,
+    )
+
+
+async def _one_by_one(gate: InventoryGate, step: GateStep) -> LotState | ShopError:
+    try:
+        return await run_step(gate, step, T0)
+    except ShopError as exc:
+        return exc
+
+
+def _same(a: LotState | ShopError, b: LotState | ShopError) -> bool:
+    if isinstance(a, LotState) or isinstance(b, LotState):
+        return (
+            isinstance(a, LotState)
+            and isinstance(b, LotState)
+            and (a.stock_grams, a.held_grams, a.sold_grams)
+            == (b.stock_grams, b.held_grams, b.sold_grams)
+        )
+
+    def plain(e: ShopError) -> dict[str, object]:
+        return {k: v for k, v in e.details.items() if k != "lot_id"}  # the lots differ
+
+    return type(a) is type(b) and plain(a) == plain(b)
+
+
+async def test_a_batch_does_what_the_calls_one_by_one_do(gate: InventoryGate) -> None:
+    """apply_many answers each step (state or refusal) exactly as its own method would,
+    refused steps change nothing, and the lots end up the same."""
+    for lot_id in (LOT, LOT + 1, LOT + 2, LOT + 3):
+        await gate.load(LotSeed(lot_id, 10 * KG))
+    batched = await gate.apply_many([_on(s, LOT + s.lot_id) for s in BATCH], now=T0)
+    singles = [await _one_by_one(gate, _on(s, LOT + 2 + s.lot_id)) for s in BATCH]
+    assert len(batched) == len(BATCH)
+    for step, a, b in zip(BATCH, batched, singles, strict=True):
+        assert _same(a, b), (step, a, b)
+    kinds = [type(r).__name__ for r in batched]
+    assert kinds == [
+        "LotState", "LotState", "SoldOut", "LotState", "InvalidInput", "BuyerLimitExceeded",
+        "LotState", "InvalidTransition", "LotState", "LotState", "LotState", "InvalidInput",
+    ]  # fmt: skip
+    for lot_id in (LOT, LOT + 1):
+        a = check(await gate.snapshot(lot_id, now=T0))
+        b = check(await gate.snapshot(lot_id + 2, now=T0))
+        assert (a.stock_grams, a.held_grams, a.sold_grams) == (
+            b.stock_grams,
+            b.held_grams,
+            b.sold_grams,
+        )
+    assert await gate.apply_many([], now=T0) == []
+
+
+async def test_a_batch_on_a_missing_lot_says_not_loaded(gate: InventoryGate) -> None:
+    """Steps on a lot the gate does not hold come back LotNotLoaded; the others run."""
+    await load(gate, 10 * KG)
+    results = await gate.apply_many(
+        [
+            GateStep(GateOp.RESERVE, LOT + 40, "x", KG, "b1"),
+            GateStep(GateOp.RESERVE, LOT, "y", KG, "b1"),
+        ],
+        now=T0,
+    )
+    assert isinstance(results[0], LotNotLoaded)
+    assert isinstance(results[1], LotState) and results[1].held_grams == KG
+
+
+@pytest.mark.redis
+async def test_a_batch_over_two_lots_is_one_round_trip() -> None:
+    """apply_many costs one round trip however many steps and lots it carries."""
+    pool = BlockingConnectionPool.from_url(redis_url(), connection_class=CountingConnection)
+    client = Redis.from_pool(pool)
+    gate = RedisGate(client, key_prefix=f"test-batch-{os.getpid()}-{time.monotonic_ns()}")
+    try:
+        await gate.load(LotSeed(LOT, 10 * KG))
+        await gate.load(LotSeed(LOT + 1, 10 * KG))
+        steps = [GateStep(GateOp.RESERVE, LOT + i % 2, f"o{i}", KG, "b") for i in range(8)]
+        CountingConnection.sends = 0
+        results = await gate.apply_many(steps, now=T0)
+        assert CountingConnection.sends == 1
+        assert all(isinstance(r, LotState) for r in results)
+        assert (await gate.snapshot(LOT, now=T0)).held_grams == 4 * KG
+    finally:
+        await gate.unload(LOT)
+        await gate.unload(LOT + 1)
+        await client.aclose()

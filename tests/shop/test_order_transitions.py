@@ -166,7 +166,7 @@ async def test_a_code_collision_redraws_the_code(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Two orders drawn the same code both commit; the second gets a fresh unique one."""
-    monkeypatch.setattr("shop.ordering.new_code", lambda: "AAAAAAAA")
+    monkeypatch.setattr("shop.placing.new_code", lambda: "AAAAAAAA")
     first = await world.store.get(await world.place())
     second = await world.store.get(await world.place())
     assert first.code == "AAAAAAAA"

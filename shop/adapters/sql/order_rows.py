@@ -23,6 +23,13 @@ def order_of(row: Row[Any]) -> Order:
     return Order(**data)
 
 
+def row_of(order: Order) -> dict[str, Any]:
+    """An Order as an `orders` row."""
+    row = {k: getattr(order, k) for k in ORDER_COLUMNS}
+    row["status"] = order.status.value
+    return row
+
+
 def outbox_row(order_id: str, lot_id: int, now: datetime) -> dict[str, Any]:
     """The relay's note that this order's gate state must follow SQL."""
     return {

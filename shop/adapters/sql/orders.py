@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shop.adapters.sql.order_rows import add_outbox, add_sold, order_of, outbox_row
+from shop.adapters.sql.order_rows import add_outbox, add_sold, order_of, outbox_row, row_of
 from shop.adapters.sql.recorder import TransitionRecorder
 from shop.adapters.sql.tables import lots, orders, outbox, utcnow
 from shop.adapters.sql.transitions import SqlTransitions, record_of
@@ -23,7 +24,7 @@ from shop.errors import NotFound, OrderChangedMeanwhile, SoldOut
 from shop.gate import Hold, LotSeed, Sale
 from shop.lifecycle import HELD_STATUSES, SOLD_STATUSES, Event, OrderStatus, placing
 from shop.order_code import new_code
-from shop.orders import Duplicate, Order, Transitioned
+from shop.orders import Duplicate, Order, OutboxEntry, Transitioned
 
 CODE_ATTEMPTS = 4
 
@@ -88,7 +89,7 @@ class SqlOrders:
 
     # -- the hot path: one transaction for a batch of new orders --------------------
     async def insert_batch(
-        self, rows: Sequence[dict[str, Any]], done_outbox: Sequence[int] = ()
+        self, batch: Sequence[Order], done_outbox: Sequence[int] = ()
     ) -> tuple[list[Order | Duplicate | BaseException], list[int]]:
         """Insert new orders (and their outbox rows) in one transaction.
 
@@ -101,7 +102,7 @@ class SqlOrders:
         `done_outbox` rows (applied since the last batch) are deleted in the same commit.
         """
         results: list[Order | Duplicate | BaseException] = []
-        rows = [dict(r) for r in rows]  # codes may be redrawn below
+        rows = [row_of(o) for o in batch]  # codes may be redrawn below
         async with self._engine.begin() as conn:
             if done_outbox:
                 await conn.execute(delete(outbox).where(outbox.c.id.in_(list(done_outbox))))
@@ -112,7 +113,7 @@ class SqlOrders:
                     # Retries of one request can share a batch: only the first is new.
                     inserted.discard(row["id"])
                     new.append(i)
-                    results.append(Order(**{**row, "status": OrderStatus(row["status"])}))
+                    results.append(replace(batch[i], code=row["code"]))
                 else:
                     results.append(Duplicate(row["session_id"], row["idempotency_key"]))
             refused = await self._backstop(conn, [rows[i] for i in new])
@@ -238,29 +239,20 @@ class SqlOrders:
     # -- outbox ---------------------------------------------------------------------
     async def outbox_batch(
         self, older_than: datetime | None, limit: int = 500
-    ) -> list[tuple[int, dict[str, Any]]]:
+    ) -> list[OutboxEntry]:
         query = select(outbox.c.id, outbox.c.payload).order_by(outbox.c.id).limit(limit)
         if older_than is not None:
             query = query.where(outbox.c.created_at <= older_than)
         async with self._engine.connect() as conn:
-            return [(r.id, r.payload) for r in await conn.execute(query)]
+            return [
+                OutboxEntry(r.id, r.payload["order_id"], int(r.payload["lot_id"]))
+                for r in await conn.execute(query)
+            ]
 
     async def outbox_done(self, ids: Sequence[int]) -> None:
         if ids:
             async with self._engine.begin() as conn:
                 await conn.execute(delete(outbox).where(outbox.c.id.in_(list(ids))))
-
-    async def outbox_after(
-        self, after_id: int, limit: int = 500
-    ) -> list[tuple[int, dict[str, Any]]]:
-        async with self._engine.connect() as conn:
-            result = await conn.execute(
-                select(outbox.c.id, outbox.c.payload)
-                .where(outbox.c.id > after_id)
-                .order_by(outbox.c.id)
-                .limit(limit)
-            )
-            return [(r.id, r.payload) for r in result]
 
     # -- rebuilding the gate --------------------------------------------------------
     async def lot_ids(self) -> list[int]:
