@@ -115,11 +115,22 @@ class Services:
         return checks
 
 
-async def _open_delivery(
-    stack: AsyncExitStack, services: Services, transports: dict[str, Any]
+async def _open_after_sale(
+    stack: AsyncExitStack,
+    services: Services,
+    ledger: SqlPaymentLedger,
+    secret: str,
+    transports: dict[str, Any],
 ) -> None:
-    """Carriers, the waybill worker, buyer messages and their worker (closed in reverse)."""
+    """Bank-transfer matching, buyer codes, carriers and the waybill worker, buyer messages
+    and their worker (closed in reverse)."""
     engine, catalogue = services.engine, services.catalogue
+    if services.settings.sepay_api_key is not None and services.payments is not None:
+        services.transfer_inbox = SqlTransferInbox(engine)
+        services.transfers = TransferMatcher(
+            payments=services.payments, orders=ledger, inbox=services.transfer_inbox
+        )
+    services.buyer_codes = BuyerCodes(hashlib.sha256(b"buyer-codes:" + secret.encode()).digest())
     products: dict[int, str] = {}
 
     async def describe(order: Any) -> str:
@@ -224,15 +235,7 @@ async def open_services(
             order_reports=SqlOrderReports(engine),
             abuse=_abuse(settings, redis, metrics),
         )
-        if settings.sepay_api_key is not None:
-            services.transfer_inbox = SqlTransferInbox(engine)
-            services.transfers = TransferMatcher(
-                payments=payments, orders=wing.ledger, inbox=services.transfer_inbox
-            )
-        services.buyer_codes = BuyerCodes(
-            hashlib.sha256(b"buyer-codes:" + secret.encode()).digest()
-        )
-        await _open_delivery(stack, services, delivery_transports or {})
+        await _open_after_sale(stack, services, wing.ledger, secret, delivery_transports or {})
         services.session_listeners.append(wing.forget_session)
         services.session_listeners.append(live.session_changed)
         services.session_listeners.append(relay_session_listener(relay))
