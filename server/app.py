@@ -16,6 +16,8 @@ from server.media import media_routes
 from server.request_log import RequestIds
 from server.routes import (
     auth,
+    bank,
+    buyers,
     catalogue,
     compliance,
     coop,
@@ -32,6 +34,7 @@ from server.routes import (
     replay,
     session_staff,
     sessions,
+    shipping,
     users,
 )
 from server.services import open_services
@@ -39,8 +42,14 @@ from server.settings import Settings
 from shop.divisions import divisions
 
 
-def create_app(settings: Settings | None = None, *, payment_http_client: Any = None) -> FastAPI:
-    """The app; `payment_http_client` replaces Stripe's HTTP client (tests pass a fake)."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    payment_http_client: Any = None,
+    delivery_transports: dict[str, Any] | None = None,
+) -> FastAPI:
+    """The app; `payment_http_client` replaces Stripe's HTTP client and
+    `delivery_transports` the carriers' and message providers' (tests pass fakes)."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -48,7 +57,11 @@ def create_app(settings: Settings | None = None, *, payment_http_client: Any = N
         # Index the address data (about half a second, once per process) before the first
         # buyer's order needs it, in a thread so the loop stays free.
         await asyncio.to_thread(divisions)
-        async with open_services(settings, payment_http_client=payment_http_client) as services:
+        async with open_services(
+            settings,
+            payment_http_client=payment_http_client,
+            delivery_transports=delivery_transports,
+        ) as services:
             app.state.services = services
             yield
 
@@ -69,6 +82,9 @@ def create_app(settings: Settings | None = None, *, payment_http_client: Any = N
         app.include_router(module.router)
     app.include_router(session_staff.staff_router)
     app.include_router(compliance.router)
+    app.include_router(bank.router)
+    app.include_router(shipping.router)
+    app.include_router(buyers.router)
     docs.install(app)
     app.add_middleware(CaptureRawSend)  # the live fan-out's fast path (server/live/sinks.py)
     app.add_middleware(

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from server.abuse import Abuse
 from server.auth import TokenSigner
 from server.db import make_engine
+from server.delivery import build_carriers, build_notifier
 from server.hold_budget import LimitsBudget
 from server.live.room import LiveRoom, open_live
 from server.media import open_relay, open_relay_registry, relay_session_listener
@@ -33,16 +34,22 @@ from shop.adapters.redis_client import redis_client
 from shop.adapters.redis_gate import RedisGate
 from shop.adapters.redis_ratelimit import RedisRateLimiter
 from shop.adapters.sql.accounts import SqlAccounts
+from shop.adapters.sql.buyer_history import SqlBuyerHistory
 from shop.adapters.sql.catalogue import SqlCatalogue
 from shop.adapters.sql.ledger import LedgerRecorder, SqlLedger
 from shop.adapters.sql.migrate import upgrade
 from shop.adapters.sql.moments import SqlMoments
+from shop.adapters.sql.notifications import SqlNotifications
+from shop.adapters.sql.notify_recorder import ChainRecorder, NotificationRecorder
 from shop.adapters.sql.order_reports import SqlOrderReports
 from shop.adapters.sql.orders import SqlOrders
 from shop.adapters.sql.payment_ledger import SqlPaymentLedger
 from shop.adapters.sql.photos import SqlPhotos
 from shop.adapters.sql.recorder import TransitionRecorder
 from shop.adapters.sql.session_staff import SqlSessionStaff
+from shop.adapters.sql.shipments import SqlShipments
+from shop.adapters.sql.transfers import SqlTransferInbox
+from shop.buyer_codes import BuyerCodes
 from shop.catalogue import LiveSession, SessionStatus
 from shop.errors import ShopError
 from shop.gate import InventoryGate
@@ -50,10 +57,13 @@ from shop.gate_keeper import GateKeeper
 from shop.gate_sync import GateSync
 from shop.hold_policy import HoldPolicy
 from shop.ledger_port import LedgerReader
+from shop.notify.service import NotificationService
 from shop.order_reports import OrderReports
 from shop.ordering import OrderService
 from shop.payments.service import PaymentService
+from shop.payments.transfer_matching import TransferMatcher
 from shop.replay import MomentStore
+from shop.shipping import ShippingService
 from stream import Relay
 
 log = logging.getLogger("farmlive")
@@ -81,6 +91,16 @@ class Services:
     order_reports: OrderReports | None = None
     redis: Any = None
     payments: PaymentService | None = None
+    # Bank transfers matched from the SePay webhook, and their inbox/staff queue.
+    transfers: TransferMatcher | None = None
+    transfer_inbox: SqlTransferInbox | None = None
+    # After the sale: waybills and delivery moves, buyer messages, refusal history.
+    shipping: ShippingService | None = None
+    shipments: SqlShipments | None = None
+    notifications: NotificationService | None = None
+    notification_log: SqlNotifications | None = None
+    buyer_history: SqlBuyerHistory | None = None
+    buyer_codes: BuyerCodes | None = None
     # Per-IP rate limits and the login throttle (server/abuse.py).
     abuse: Abuse | None = None
     photos: Photos = field(default=None)  # type: ignore[assignment]  # set by open_services
@@ -113,6 +133,49 @@ class Services:
         except Exception:
             checks["hub"] = False
         return checks
+
+
+async def _open_after_sale(
+    stack: AsyncExitStack,
+    services: Services,
+    ledger: SqlPaymentLedger,
+    secret: str,
+    transports: dict[str, Any],
+) -> None:
+    """Bank-transfer matching, buyer codes, carriers and the waybill worker, buyer messages
+    and their worker (closed in reverse)."""
+    engine, catalogue = services.engine, services.catalogue
+    if services.settings.sepay_api_key is not None and services.payments is not None:
+        services.transfer_inbox = SqlTransferInbox(engine)
+        services.transfers = TransferMatcher(
+            payments=services.payments, orders=ledger, inbox=services.transfer_inbox
+        )
+    services.buyer_codes = BuyerCodes(hashlib.sha256(b"buyer-codes:" + secret.encode()).digest())
+    products: dict[int, str] = {}
+
+    async def describe(order: Any) -> str:
+        if order.lot_id not in products:
+            products[order.lot_id] = (await catalogue.get_lot(order.lot_id)).product
+        return products[order.lot_id]
+
+    services.shipments = SqlShipments(engine)
+    services.buyer_history = SqlBuyerHistory(engine)
+    services.shipping = ShippingService(
+        store=services.shipments,
+        carriers=build_carriers(services.settings, transports),
+        orders=services.orders.store,
+        moves=services.orders.moves,
+        describe=describe,
+    )
+    stack.push_async_callback(services.shipping.aclose)
+    services.notification_log = SqlNotifications(engine)
+    notifier = build_notifier(services.settings, transports)
+    stack.push_async_callback(notifier.close)
+    services.notifications = NotificationService(store=services.notification_log, notifier=notifier)
+    await services.shipping.start()
+    stack.push_async_callback(services.shipping.stop)
+    await services.notifications.start()
+    stack.push_async_callback(services.notifications.stop)
 
 
 SECRET_FILE = Path(".farmlive-secret")
@@ -155,6 +218,7 @@ async def open_services(
     migrate: bool = True,
     payment_http_client: Any = None,
     recorder: TransitionRecorder | None = None,
+    delivery_transports: dict[str, Any] | None = None,
 ) -> AsyncIterator[Services]:
     """`recorder` hears every order move inside its transaction (docs/architecture.md)."""
     async with AsyncExitStack() as stack:
@@ -182,8 +246,12 @@ async def open_services(
         relay_registry = await stack.enter_async_context(
             open_relay_registry(settings, redis, relay)
         )
-        # Every order move writes its public ledger entry in its own transaction.
-        wing = OrderWing(settings, engine, catalogue, gate, live, LedgerRecorder(then=recorder))
+        # Every order move writes its public ledger entry and queues its buyer message in
+        # its own transaction.
+        chained = ChainRecorder(
+            LedgerRecorder(then=recorder), NotificationRecorder(engine.dialect.name)
+        )
+        wing = OrderWing(settings, engine, catalogue, gate, live, chained)
         payments = wing.payments(payment_http_client)
         stack.push_async_callback(payments.aclose)
         orders = wing.orders(secret, payments)
@@ -209,6 +277,7 @@ async def open_services(
             session_staff=SqlSessionStaff(engine),
             abuse=_abuse(settings, redis, metrics),
         )
+        await _open_after_sale(stack, services, wing.ledger, secret, delivery_transports or {})
         services.session_listeners.append(wing.forget_session)
         services.session_listeners.append(seal_when_ended(services.ledger))
         services.session_listeners.append(live.session_changed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -53,6 +53,37 @@ class Settings(BaseSettings):
     stripe_secret_key: SecretStr | None = None
     stripe_webhook_secret: SecretStr | None = None
     stripe_api_base: str | None = None
+    # SePay's bank-transaction webhook (POST /api/payments/sepay/webhook), API-key auth:
+    # unset = the webhook answers 404 and staff confirm transfers by hand.
+    sepay_api_key: SecretStr | None = None
+    # Carriers (server/delivery.py). GHN: token + shop id; its callback URL is
+    # {public}/api/carriers/ghn/webhook?secret=<ghn_webhook_secret>.
+    ghn_token: SecretStr | None = None
+    ghn_shop_id: int | None = None
+    ghn_webhook_secret: SecretStr | None = None
+    ghn_api_base: str = "https://online-gateway.ghn.vn/shiip/public-api"
+    # GHTK: token; callback URL {public}/api/carriers/ghtk/webhook?hash=<ghtk_webhook_hash>.
+    ghtk_token: SecretStr | None = None
+    ghtk_webhook_hash: SecretStr | None = None
+    ghtk_partner_code: str | None = None
+    ghtk_api_base: str = "https://services.giaohangtietkiem.vn"
+    # Where GHTK picks parcels up: JSON {"name", "address", "province", "ward", "tel"}.
+    ghtk_pick: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    # Buyer messages: log (default: written to the log only), zalo (ZNS) or esms (SMS).
+    notifier: Literal["log", "zalo", "esms"] = "log"
+    zalo_oa_access_token: SecretStr | None = None
+    # JSON {"received": "<template id>", "confirmed": ..., "shipped": ..., "delivered": ...,
+    # "code": ...}: ZNS templates approved for this Official Account.
+    zalo_templates: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    zalo_api_url: str = "https://business.openapi.zalo.me/message/template"
+    esms_api_key: SecretStr | None = None
+    esms_secret_key: SecretStr | None = None
+    esms_brandname: str = "farmlive"
+    esms_api_url: str = (
+        "https://rest.esms.vn/MainService.svc/json/SendMultipleMessage_V4_post_json/"
+    )
+    # Cash on delivery is refused to a phone with this many refused deliveries (0 = never).
+    prepay_after_refusals: int = Field(default=0, ge=0, le=100)
     hold_seconds: int = Field(default=900, ge=10, le=7 * 24 * 3600)
     # Holds farmed with made-up phones (shop/hold_policy.py): every order spends grams from
     # a budget per client address and per device over this window; the first order in a
@@ -109,6 +140,13 @@ class Settings(BaseSettings):
     def _parse_ice(cls, value: Any) -> Any:
         if isinstance(value, str):
             return json.loads(value) if value.strip() else []
+        return value
+
+    @field_validator("ghtk_pick", "zalo_templates", mode="before")
+    @classmethod
+    def _parse_json_dict(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else {}
         return value
 
     @field_validator("rate_limits", mode="before")

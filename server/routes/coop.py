@@ -6,7 +6,7 @@ as order confirmation (a host sees their own session's orders; moderators and ad
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
@@ -19,6 +19,7 @@ from server.services import Services
 from shop.accounts import Role, require_cooperative, require_role, require_session_moderation
 from shop.order_reports import OrderReports, StaffOrder
 from shop.orders import Order
+from shop.refusals import Risk, risk_key, risk_of
 from shop.text import fold
 
 router = APIRouter(prefix="/api", tags=["dashboards"])
@@ -30,10 +31,12 @@ def _reports(services: Services) -> OrderReports:
     return services.order_reports
 
 
-def staff_order_view(row: StaffOrder) -> dict[str, Any]:
-    """One order as staff need it to confirm, pack and deliver (full phone number)."""
+def staff_order_view(row: StaffOrder, risk: Risk | None = None) -> dict[str, Any]:
+    """One order as staff need it to confirm, pack and deliver (full phone number), with
+    the buyer phone's earlier orders and refusals (`risk`)."""
     order = row.order
     return {
+        "risk": (risk or Risk(0, 0)).view(),
         "id": order.id,
         "code": order.code,
         "created_at": order.created_at,
@@ -58,16 +61,35 @@ def staff_order_view(row: StaffOrder) -> dict[str, Any]:
     }
 
 
+async def with_risk(
+    services: Services, rows: list[StaffOrder], sort: str = "created"
+) -> list[dict[str, Any]]:
+    """Staff views with each order's refusal risk; `sort=risk`: refusers first, so the
+    confirm call list reaches them before anything ships."""
+    assert services.buyer_history is not None
+    history = await services.buyer_history.history(row.order.buyer_phone for row in rows)
+    risks = [risk_of(row.order, history.get(row.order.buyer_phone, [])) for row in rows]
+    pairs = list(zip(rows, risks, strict=True))
+    if sort == "risk":
+        pairs.sort(key=lambda p: risk_key(p[1]))  # stable: same risk keeps its order
+    return [staff_order_view(row, risk) for row, risk in pairs]
+
+
+SortBy = Annotated[Literal["created", "risk"], Query()]
+
+
 @router.get("/cooperatives/{cid}/orders")
 async def cooperative_orders(
     cid: PathId,
     user: CurrentUser,
     services: ServicesDep,
     q: Annotated[str | None, Query(max_length=100)] = None,
+    sort: SortBy = "created",
 ) -> list[dict[str, Any]]:
     """The cooperative's orders, oldest first (the JSON twin of orders.csv).
 
-    `q` finds orders by code, phone (any part of it) or buyer name (accents ignored).
+    `q` finds orders by code, phone (any part of it) or buyer name (accents ignored);
+    `sort=risk` puts phones with refused deliveries first.
     """
     require_role(user, Role.COOP)
     require_cooperative(user, cid)
@@ -75,7 +97,7 @@ async def cooperative_orders(
     rows = await _reports(services).cooperative_orders(cid)
     if q and q.strip():
         rows = [row for row in rows if order_matches(row.order, q)]
-    return [staff_order_view(row) for row in rows]
+    return await with_risk(services, rows, sort)
 
 
 def order_matches(order: Order, query: str) -> bool:
@@ -112,8 +134,9 @@ async def session_orders(
     user: CurrentUser,
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    sort: SortBy = "created",
 ) -> list[dict[str, Any]]:
-    """The newest orders of one session, newest first, for the host studio."""
+    """The newest orders of one session, newest first (`sort=risk`: refusers first)."""
     session = await services.catalogue.get_session(sid)
     require_session_moderation(user, session)
-    return [staff_order_view(row) for row in await _reports(services).session_orders(sid, limit)]
+    return await with_risk(services, await _reports(services).session_orders(sid, limit), sort)

@@ -31,9 +31,10 @@ from shop.errors import InvalidInput, NotFound
 from shop.order_code import is_code
 from shop.order_reports import OrderReports
 from shop.order_status import OrderStatus
-from shop.orders import Buyer, Order, PlaceOrder
+from shop.orders import Buyer, Order, PaymentMethod, PlaceOrder
 from shop.phone import mask_phone, normalize_phone
 from shop.ratelimit import Limit, Rate
+from shop.refusals import check_cash_on_delivery
 
 router = APIRouter(prefix="/api", tags=["orders"])
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -128,6 +129,10 @@ async def place_order(
     except InvalidInput as exc:
         exc.details.setdefault("field", "buyer.phone")
         raise
+    threshold = services.settings.prepay_after_refusals
+    if threshold and body.payment_method == PaymentMethod.COD and services.buyer_history:
+        # Only when the operator asked for it: one indexed count on the hot path.
+        check_cash_on_delivery(await services.buyer_history.returned_count(phone), threshold)
     typed_address = body.buyer.address
     address = normalize_address(
         typed_address.province, typed_address.ward, typed_address.street, typed_address.typed

@@ -228,6 +228,8 @@ class PaymentService:
     async def _refund(self, order_id: str) -> bool:
         """Send a due refund; False (and it stays due) when the provider is not reachable."""
         order = await self._ledger.get(order_id)
+        if not isinstance(self.providers.get(order.payment_method), Gateway):
+            return False  # a bank transfer goes back by hand: it waits in the staff queue
         try:
             refund_id = await self.gateway(order.payment_method).refund(order)
         except ShopError as exc:

@@ -114,6 +114,35 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/cooperatives/{cid}/sessions"): Rule(
         "/api/cooperatives/{cid}/sessions", OWN_COOPERATIVE
     ),
+    # After the sale (issue 16): delivery moves and batches, the bank-transfer queue.
+    ("POST", "/api/orders/{order_id}/ship"): Rule(
+        "/api/orders/{order_id}/ship", ORDER_STAFF, lambda w: {"carrier": "ghn"}
+    ),
+    ("POST", "/api/orders/{order_id}/delivered"): Rule(
+        "/api/orders/{order_id}/delivered", ORDER_STAFF
+    ),
+    ("POST", "/api/orders/{order_id}/returned"): Rule(
+        "/api/orders/{order_id}/returned", ORDER_STAFF
+    ),
+    ("GET", "/api/orders/{order_id}/shipment"): Rule(
+        "/api/orders/{order_id}/shipment", ORDER_STAFF
+    ),
+    ("POST", "/api/cooperatives/{cid}/shipments"): Rule(
+        "/api/cooperatives/{cid}/shipments",
+        OWN_COOPERATIVE,
+        lambda w: {"order_ids": [w.ids["order_id"]], "carrier": "ghn"},
+    ),
+    ("GET", "/api/cooperatives/{cid}/shipments/{batch_id}/labels.pdf"): Rule(
+        "/api/cooperatives/{cid}/shipments/{batch_id}/labels.pdf", OWN_COOPERATIVE
+    ),
+    ("GET", "/api/payments/bank-transfers"): Rule(
+        "/api/payments/bank-transfers", frozenset({"host", "host2", "coop", "coop2", "moderator"})
+    ),
+    ("POST", "/api/payments/bank-transfers/{transfer_id}/resolve"): Rule(
+        "/api/payments/bank-transfers/sepay:1/resolve",
+        frozenset({"host", "host2", "coop", "coop2", "moderator"}),
+        lambda w: {"resolution": "Đã hoàn tiền"},
+    ),
     ("GET", "/api/complaints"): Rule(
         "/api/complaints", frozenset({"host", "host2", "coop", "coop2"})
     ),
@@ -307,6 +336,7 @@ async def make_world(api: Api) -> World:
             "moderator_id": users["mod@t.vn"],
             "extra_id": extra.json()["id"],
             "photo_id": photo.json()["id"],
+            "batch_id": "00000000-0000-4000-8000-000000000000",
         },
         stream_key=staff.json()["stream_key"],
     )

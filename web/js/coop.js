@@ -8,6 +8,7 @@ import { statusLabel } from "./order-view.js";
 import { initLogout, signedIn } from "./staff.js";
 import "./strings-staff.js";
 import { uploadPhoto } from "./photos.js";
+import { initShipping, updateShipping } from "./shipping.js";
 
 // Taken and not cancelled, expired, refunded or returned: the ledger's "sold" (docs/transparency.md).
 const SOLD = new Set(["pending_payment", "placed", "confirmed", "paid", "shipped", "delivered"]);
@@ -245,6 +246,7 @@ async function load() {
     renderChart();
     if ($("#order-search").value.trim()) await search();
     else renderOrders();
+    updateShipping(state.cid, orders);
     await renderAttach();
     $("#updated").textContent = t("updated_at", { time: dateTime(new Date()) });
     say($("#page-error"), "");
@@ -271,6 +273,7 @@ async function main() {
   wireForms();
   $("#only-todo").addEventListener("change", renderOrders);
   $("#refresh").addEventListener("click", load);
+  await initShipping($("#orders-title").closest("section"), load);
   let resized = null;
   window.addEventListener("resize", () => {
     clearTimeout(resized);

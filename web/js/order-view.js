@@ -11,6 +11,9 @@ export const STATUS_KEYS = {
   cancelled: "st_cancelled",
   expired: "st_expired",
   refunded: "st_refunded",
+  shipped: "st_shipped",
+  delivered: "st_delivered",
+  returned: "st_returned",
 };
 
 export function statusLabel(status) {

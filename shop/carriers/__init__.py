@@ -1,0 +1,1 @@
+"""Carriers: waybills for orders going out, and what the carriers tell us back."""

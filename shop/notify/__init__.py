@@ -1,0 +1,1 @@
+"""Buyer messages: order received, confirmed, shipped, delivered, and one-time codes."""
