@@ -73,12 +73,13 @@ async def test_order_records_typed_text_and_how_it_resolved(api: Api) -> None:
     )
     rows = list(csv.reader(io.StringIO(r.text.lstrip("\ufeff"))))
     record = dict(zip(rows[0], rows[1], strict=True))
-    assert (record["ward"], record["ward_code"], record["address_match"]) == (
+    # The packing CSV's Vietnamese headers (server/packing_csv.py).
+    assert (record["Phường/Xã"], record["Mã phường/xã"], record["Khớp địa chỉ"]) == (
         "Phường Kỳ Lừa",
         "6187",
-        "converted",
+        "Đã chuyển từ địa chỉ cũ",
     )
-    assert record["address_typed"] == "Phường Hoàng Văn Thụ, TP Lạng Sơn, Lạng Sơn"
+    assert record["Khách ghi"] == "Phường Hoàng Văn Thụ, TP Lạng Sơn, Lạng Sơn"
 
 
 async def test_picked_candidate_keeps_the_old_line(api: Api) -> None:

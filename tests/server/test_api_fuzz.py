@@ -52,6 +52,7 @@ async def seed(settings: Settings) -> str:
             None, NewLot(cooperative_id=coop.id, product="Vải thiều", stock_grams=10_000_000)
         )
         session = await svc.catalogue.create_session(None, title="Fuzz", host_id=admin.id)
+        await svc.session_staff.attach_lot(None, session.id, lot.id)
         await svc.catalogue.create_offer(
             None,
             session.id,

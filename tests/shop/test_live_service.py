@@ -119,7 +119,8 @@ async def test_ticker_is_rate_limited_per_session_and_never_blocks_orders(live) 
 
 
 async def test_staff_changes_publish_pin_and_status_once(live) -> None:  # type: ignore[no-untyped-def]
-    """First sight publishes both; a pin publishes only `pin`; ending publishes `status`."""
+    """First sight publishes both; a pin publishes only `pin`; ending publishes the sale
+    closing (`sale`) and then `status`."""
     service, inbox, _ = live
     live_session = session(7, [1], pinned=None)
     await service.session_changed(live_session)
@@ -133,8 +134,10 @@ async def test_staff_changes_publish_pin_and_status_once(live) -> None:  # type:
         ("pin", None, None),
         ("status", None, "live"),
         ("pin", 700, None),
+        ("sale", None, None),
         ("status", None, "ended"),
     ]
+    assert inbox.of("sale")[-1]["sale_status"] == "closed"
     await until(lambda: inbox.of("stock"))  # opening and closing give the room its figures
     assert inbox.of("stock")[-1]["available_grams"] == 1_000_000
 

@@ -17,6 +17,7 @@ from shop.adapters.sql.catalogue import NewLot, NewOffer, SqlCatalogue
 from shop.adapters.sql.migrate import upgrade
 from shop.adapters.sql.orders import SqlOrders
 from shop.adapters.sql.payment_ledger import SqlPaymentLedger
+from shop.adapters.sql.session_staff import SqlSessionStaff
 from shop.adapters.sql.tables import orders as orders_table
 from shop.address import normalize_address
 from shop.catalogue import SessionStatus
@@ -95,6 +96,7 @@ async def world(database_url: str) -> AsyncIterator[World]:
         None, NewLot(cooperative_id=coop.id, product="Vải", stock_grams=10_000)
     )
     session = await catalogue.create_session(None, title="P", host_id=None)
+    await SqlSessionStaff(engine).attach_lot(None, session.id, lot.id)
     offer = await catalogue.create_offer(
         None, session.id, NewOffer(lot_id=lot.id, title="1 kg", pack_grams=1000, price=50_000)
     )

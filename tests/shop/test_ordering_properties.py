@@ -35,6 +35,7 @@ from shop.adapters.memory_gate import MemoryGate
 from shop.adapters.sql.catalogue import NewLot, NewOffer, SqlCatalogue
 from shop.adapters.sql.migrate import upgrade
 from shop.adapters.sql.orders import SqlOrders
+from shop.adapters.sql.session_staff import SqlSessionStaff
 from shop.address import normalize_address
 from shop.catalogue import SessionStatus
 from shop.errors import InvalidTransition, SoldOut
@@ -55,6 +56,7 @@ class World:
     orders: OrderService
     gate: MemoryGate
     cooperative_id: int
+    staff: SqlSessionStaff
 
     def run(self, coro: Any) -> Any:
         return self.loop.run_until_complete(coro)
@@ -88,7 +90,7 @@ def world(tmp_path: Path) -> Iterator[World]:
 
     loop.run_until_complete(start())
     try:
-        yield World(loop, catalogue, orders, gate, coop.id)
+        yield World(loop, catalogue, orders, gate, coop.id, SqlSessionStaff(engine))
     finally:
         loop.run_until_complete(orders._writer.stop())
         loop.run_until_complete(gate.close())
@@ -122,6 +124,8 @@ def run_machine(world: World, examples: int) -> None:
             self.lot_id = lot.id
             world.run(world.orders.lot_added(lot.id))
             session = world.run(world.catalogue.create_session(None, title="P", host_id=None))
+            # Offers are made only on lots attached to the session (the operate issue).
+            world.run(world.staff.attach_lot(None, session.id, lot.id))
             offer = world.run(
                 world.catalogue.create_offer(
                     None,
