@@ -23,6 +23,7 @@ import pytest
 from PIL import Image
 from websockets.sync.client import connect
 
+from tests.e2e.axe import assert_accessible
 from tests.e2e.procs import Server, farmlive_env, run_cli
 from tests.e2e.test_pages import DESKTOP, PHONE, SHOTS, Watch, browser, shoot
 
@@ -47,11 +48,14 @@ def sign_in(
 
 
 def both_sizes(page: Any, name: str) -> None:
+    """Screenshots at 1280 and 360 px, each size checked by axe-core (tests/e2e/axe.py)."""
     page.set_viewport_size(DESKTOP)
     shoot(page, f"{name}-1280")
+    assert_accessible(page, f"{name} at 1280 px")
     page.set_viewport_size(PHONE)
     width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     shoot(page, f"{name}-360")
+    assert_accessible(page, f"{name} at 360 px")
     page.set_viewport_size(DESKTOP)
     assert width[0] <= width[1], f"{name}: {width[0]}px wide at 360"
 
