@@ -226,32 +226,16 @@ async def open_services(
         stack.push_async_callback(engine.dispose)
         if migrate:
             await upgrade(engine)
-        redis = None
-        if settings.redis_url:
-            redis = redis_client(settings.redis_url, max_connections=256)
-            stack.push_async_callback(redis.aclose)
+        redis, gate = _open_redis_and_gate(stack, settings)
         secret = secret_of(settings)
         catalogue = SqlCatalogue(engine)
-        gate: InventoryGate = (
-            RedisGate(redis, key_prefix=settings.redis_prefix)
-            if redis is not None
-            else MemoryGate()
-        )
-        stack.push_async_callback(gate.close)
         metrics = Metrics()
         live = await stack.enter_async_context(
             open_live(settings, redis=redis, gate=gate, catalogue=catalogue, metrics=metrics)
         )
         relay = await stack.enter_async_context(open_relay(settings, live.set_stream_status))
-        relay_registry = await stack.enter_async_context(
-            open_relay_registry(settings, redis, relay)
-        )
-        # Every order move writes its public ledger entry and queues its buyer message in
-        # its own transaction.
-        chained = ChainRecorder(
-            LedgerRecorder(then=recorder), NotificationRecorder(engine.dialect.name)
-        )
-        wing = OrderWing(settings, engine, catalogue, gate, live, chained)
+        registry = await stack.enter_async_context(open_relay_registry(settings, redis, relay))
+        wing = OrderWing(settings, engine, catalogue, gate, live, _recorders(engine, recorder))
         payments = wing.payments(payment_http_client)
         stack.push_async_callback(payments.aclose)
         orders = wing.orders(secret, payments)
@@ -269,23 +253,49 @@ async def open_services(
             redis=redis,
             payments=payments,
             relay=relay,
-            relay_registry=relay_registry,
+            relay_registry=registry,
             order_reports=SqlOrderReports(engine),
-            photos=Photos(
-                SqlPhotos(engine), LocalPhotos(settings.photos_dir), settings.photo_max_bytes
-            ),
+            photos=_photos(engine, settings),
             session_staff=SqlSessionStaff(engine),
             abuse=_abuse(settings, redis, metrics),
         )
         await _open_after_sale(stack, services, wing.ledger, secret, delivery_transports or {})
-        services.session_listeners.append(wing.forget_session)
-        services.session_listeners.append(seal_when_ended(services.ledger))
-        services.session_listeners.append(live.session_changed)
-        services.session_listeners.append(relay_session_listener(relay))
         services.moments = SqlMoments(engine)
-        services.session_listeners.append(moment_listener(services.moments))
+        services.session_listeners.extend(
+            [
+                wing.forget_session,
+                seal_when_ended(services.ledger),
+                live.session_changed,
+                relay_session_listener(relay),
+                moment_listener(services.moments),
+            ]
+        )
         await wing.start(stack, orders, payments)
         yield services
+
+
+def _recorders(engine: AsyncEngine, extra: TransitionRecorder | None) -> TransitionRecorder:
+    """Every order move writes its public ledger entry and queues its buyer message in its
+    own transaction; `extra` (a test's, a deployment's) hears the same records."""
+    return ChainRecorder(LedgerRecorder(), NotificationRecorder(engine.dialect.name), extra)
+
+
+def _photos(engine: AsyncEngine, settings: Settings) -> Photos:
+    return Photos(SqlPhotos(engine), LocalPhotos(settings.photos_dir), settings.photo_max_bytes)
+
+
+def _open_redis_and_gate(stack: AsyncExitStack, settings: Settings) -> tuple[Any, InventoryGate]:
+    """Redis when configured (one client for the whole process) and the inventory gate on
+    it, or the in-process gate; both closed with the stack."""
+    redis = None
+    if settings.redis_url:
+        redis = redis_client(settings.redis_url, max_connections=256)
+        stack.push_async_callback(redis.aclose)
+    gate: InventoryGate = (
+        RedisGate(redis, key_prefix=settings.redis_prefix) if redis is not None else MemoryGate()
+    )
+    stack.push_async_callback(gate.close)
+    return redis, gate
 
 
 def _abuse(settings: Settings, redis: Any, metrics: Metrics) -> Abuse:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+
+from shop.text import fold
 
 
 class SessionStatus(enum.StrEnum):
@@ -117,3 +120,15 @@ class SaleStatus(enum.StrEnum):
     OPEN = "open"
     PAUSED = "paused"
     CLOSED = "closed"
+
+
+def default_offer_code(product: str, pack_grams: int, existing: Sequence[Offer]) -> str:
+    """A short code buyers can type in chat: initials of the product + kg, e.g. "VT5"."""
+    initials = "".join(w[0] for w in fold(product).split() if w[:1].isalpha())[:3].upper() or "SP"
+    kg = pack_grams / 1000
+    base = f"{initials}{int(kg) if kg == int(kg) else str(kg).replace('.', '_')}"
+    taken = {o.code for o in existing}
+    code, n = base, 2
+    while code in taken:
+        code, n = f"{base}-{n}", n + 1
+    return code

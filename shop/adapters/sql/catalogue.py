@@ -10,17 +10,16 @@ from typing import Any
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shop.adapters.sql import audit, rows
+from shop.adapters.sql.session_staff import attached_and_moderators
 from shop.adapters.sql.tables import (
     cooperatives,
     live_sessions,
     lots,
     offers,
     orders,
-    session_lots,
-    session_moderators,
     utcnow,
 )
 from shop.catalogue import (
@@ -31,6 +30,7 @@ from shop.catalogue import (
     LotFigures,
     Offer,
     SessionStatus,
+    default_offer_code,
 )
 from shop.errors import Conflict, InvalidTransition, LotNotAttached, NotFound
 from shop.order_status import HELD_STATUSES
@@ -259,7 +259,7 @@ class SqlCatalogue:
                 select(offers).where(offers.c.session_id == session_id).order_by(offers.c.id)
             )
             found = tuple(rows.offer(o) for o in offer_rows)
-            attached, moderators = await _session_staff(conn, [session_id])
+            attached, moderators = await attached_and_moderators(conn, [session_id])
             return rows.live_session(
                 row,
                 found,
@@ -280,7 +280,7 @@ class SqlCatalogue:
                     select(offers).where(offers.c.session_id.in_(ids)).order_by(offers.c.id)
                 ):
                     by_session[o.session_id].append(rows.offer(o))
-            attached, moderators = await _session_staff(conn, ids)
+            attached, moderators = await attached_and_moderators(conn, ids)
         empty: frozenset[int] = frozenset()
         return [
             rows.live_session(
@@ -359,7 +359,7 @@ class SqlCatalogue:
             raise LotNotAttached(
                 f"lot {lot.id} is not attached to this session: its cooperative attaches it first"
             )
-        code = new.code or _default_code(lot.product, new.pack_grams, session.offers)
+        code = new.code or default_offer_code(lot.product, new.pack_grams, session.offers)
         async with self._engine.begin() as conn:
             try:
                 result = await conn.execute(
@@ -390,42 +390,3 @@ class SqlCatalogue:
         if row is None:
             raise NotFound(f"no offer {offer_id}")
         return rows.offer(row)
-
-
-async def _session_staff(
-    conn: AsyncConnection, ids: Sequence[int]
-) -> tuple[dict[int, frozenset[int]], dict[int, frozenset[int]]]:
-    """Per session: the lots attached (not detached) and the moderators assigned."""
-    attached: dict[int, set[int]] = {}
-    moderators: dict[int, set[int]] = {}
-    if ids:
-        for sid, lot_id in await conn.execute(
-            select(session_lots.c.session_id, session_lots.c.lot_id).where(
-                session_lots.c.session_id.in_(ids), session_lots.c.detached_at.is_(None)
-            )
-        ):
-            attached.setdefault(sid, set()).add(lot_id)
-        for sid, user_id in await conn.execute(
-            select(session_moderators.c.session_id, session_moderators.c.user_id).where(
-                session_moderators.c.session_id.in_(ids)
-            )
-        ):
-            moderators.setdefault(sid, set()).add(user_id)
-    return (
-        {k: frozenset(v) for k, v in attached.items()},
-        {k: frozenset(v) for k, v in moderators.items()},
-    )
-
-
-def _default_code(product: str, pack_grams: int, existing: Sequence[Offer]) -> str:
-    """A short code buyers can type in chat: initials of the product + kg, e.g. "VT5"."""
-    from shop.text import fold
-
-    initials = "".join(w[0] for w in fold(product).split() if w[:1].isalpha())[:3].upper() or "SP"
-    kg = pack_grams / 1000
-    base = f"{initials}{int(kg) if kg == int(kg) else str(kg).replace('.', '_')}"
-    taken = {o.code for o in existing}
-    code, n = base, 2
-    while code in taken:
-        code, n = f"{base}-{n}", n + 1
-    return code

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import and_, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shop.adapters.sql import audit
 from shop.adapters.sql.tables import live_sessions, session_lots, session_moderators, utcnow
@@ -151,3 +151,28 @@ class SqlSessionStaff:
                 session_id,
                 {"words": list(words)},
             )
+
+
+async def attached_and_moderators(
+    conn: AsyncConnection, ids: Sequence[int]
+) -> tuple[dict[int, frozenset[int]], dict[int, frozenset[int]]]:
+    """Per session: the lots attached (not detached) and the moderators assigned."""
+    attached: dict[int, set[int]] = {}
+    moderators: dict[int, set[int]] = {}
+    if ids:
+        for sid, lot_id in await conn.execute(
+            select(session_lots.c.session_id, session_lots.c.lot_id).where(
+                session_lots.c.session_id.in_(ids), session_lots.c.detached_at.is_(None)
+            )
+        ):
+            attached.setdefault(sid, set()).add(lot_id)
+        for sid, user_id in await conn.execute(
+            select(session_moderators.c.session_id, session_moderators.c.user_id).where(
+                session_moderators.c.session_id.in_(ids)
+            )
+        ):
+            moderators.setdefault(sid, set()).add(user_id)
+    return (
+        {k: frozenset(v) for k, v in attached.items()},
+        {k: frozenset(v) for k, v in moderators.items()},
+    )

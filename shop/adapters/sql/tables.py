@@ -1,9 +1,11 @@
-"""The SQL schema: the system of record. Alembic migrations under ./migrations follow it."""
+"""The SQL schema: the system of record. Alembic migrations under ./migrations follow it.
+
+The core tables are here; the ledger's and the after-sale ones have modules of their own,
+re-exported below so `tables.X` names every table (and importing this module registers
+them all on `metadata`, which migrations and the drift test read).
+"""
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -12,56 +14,19 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
-    TypeDecorator,
     UniqueConstraint,
     false,
     true,
 )
-from sqlalchemy.engine import Dialect
 
-# Stable constraint names so Alembic migrations are portable between SQLite and PostgreSQL.
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes in and out; SQLite otherwise hands back naive values."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(UTC)
-        # SQLite compares the stored text, so store one uniform naive-UTC form there.
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
-        return value.astimezone(UTC)  # type: ignore[no-any-return]
-
-
-Grams = BigInteger().with_variant(Integer(), "sqlite")  # SQLite INTEGER is 64-bit already
+from shop.adapters.sql.columns import Grams, UTCDateTime, metadata, utcnow
+from shop.adapters.sql.tables_after_sale import bank_transfers, notifications, shipments
+from shop.adapters.sql.tables_ledger import ledger_entries, ledger_heads
 
 users = Table(
     "users",
@@ -349,115 +314,14 @@ session_moments = Table(
 )
 
 
-# The public sales ledger (shop/ledger.py): one hash chain per session, appended in the
-# same transaction as the order change each entry records. No personal data: province and
-# ward codes only. `ts` is the exact ISO string that was hashed.
-ledger_entries = Table(
-    "ledger_entries",
-    metadata,
-    Column("session_id", Integer, ForeignKey("live_sessions.id"), primary_key=True),
-    Column("seq", Integer, primary_key=True, autoincrement=False),
-    Column("ts", String(24), nullable=False),
-    Column("event", String(16), nullable=False),
-    Column("order_code", String(36), nullable=False),
-    Column("offer_id", Integer, nullable=False),
-    Column("lot_id", Integer, nullable=False),
-    Column("cooperative_id", Integer, nullable=False),
-    Column("grams", Grams, nullable=False),
-    Column("amount", BigInteger, nullable=False),
-    Column("province_code", String(8), nullable=True),
-    Column("ward_code", String(8), nullable=True),
-    Column("prev_hash", String(64), nullable=False),
-    Column("hash", String(64), nullable=False),
-    CheckConstraint("seq > 0", name="seq_positive"),
-    Index("ix_ledger_entries_order", "session_id", "order_code"),
-)
-
-# Each session's chain head: the row writers lock to take the next seq (so two app
-# instances never fork a chain), and the head sealed when the session ended.
-ledger_heads = Table(
-    "ledger_heads",
-    metadata,
-    Column("session_id", Integer, ForeignKey("live_sessions.id"), primary_key=True),
-    Column("count", Integer, nullable=False),
-    Column("head_hash", String(64), nullable=False),
-    Column("sealed_count", Integer, nullable=True),
-    Column("sealed_hash", String(64), nullable=True),
-    Column("sealed_at", UTCDateTime, nullable=True),
-)
-
-
-# After the sale (issue 16). One waybill job per order: the order id is the idempotency key
-# at the carrier, so retries never make a second waybill.
-shipments = Table(
-    "shipments",
-    metadata,
-    Column("order_id", String(36), ForeignKey("orders.id"), primary_key=True),
-    # An adapter's name (ghn, ghtk) or, shipped by hand, the carrier staff typed.
-    Column("carrier", String(40), nullable=False),
-    # The job: queued (waybill not made yet) | created | failed (staff must act) | cancelled
-    Column("state", String(12), nullable=False),
-    Column("tracking", String(64), nullable=True),
-    Column("tracking_url", String(255), nullable=True),
-    Column("fee", BigInteger, nullable=True),  # đồng, as the carrier quoted it
-    # The parcel's last known DeliveryState and the carrier's own status word.
-    Column("delivery", String(16), nullable=True),
-    Column("raw_status", String(64), nullable=True),
-    Column("attempts", Integer, nullable=False, server_default="0"),
-    Column("next_attempt_at", UTCDateTime, nullable=True),
-    Column("last_error", String(300), nullable=True),
-    Column("batch_id", String(36), nullable=True),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("updated_at", UTCDateTime, nullable=False),
-    Index("ix_shipments_state_next", "state", "next_attempt_at"),
-    Index("ix_shipments_tracking", "carrier", "tracking"),
-    Index("ix_shipments_batch", "batch_id"),
-)
-
-# Buyer messages: one row per (order, event) (`dedup_key`), sent at least once by a worker
-# with backoff; the unique key makes a second enqueue a no-op.
-notifications = Table(
-    "notifications",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("dedup_key", String(120), nullable=False, unique=True),
-    Column("order_id", String(36), nullable=True),
-    Column("event", String(24), nullable=False),
-    Column("phone", String(10), nullable=False),
-    Column("params", JSON, nullable=False),
-    Column("state", String(12), nullable=False),  # pending | sent | failed
-    Column("channel", String(16), nullable=True),  # the adapter that sent it
-    Column("provider_ref", String(100), nullable=True),
-    Column("attempts", Integer, nullable=False, server_default="0"),
-    Column("next_attempt_at", UTCDateTime, nullable=True),
-    Column("last_error", String(300), nullable=True),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("sent_at", UTCDateTime, nullable=True),
-    Index("ix_notifications_state_next", "state", "next_attempt_at"),
-)
-
-# Transfers reported by the bank-transaction service (SePay), with what matching made of
-# them; those that need a person (wrong amount, unknown reference, too late) are the
-# staff queue. The id is the provider's transaction id.
-bank_transfers = Table(
+__all__ = [
+    "Grams",
+    "UTCDateTime",
     "bank_transfers",
-    metadata,
-    Column("id", String(64), primary_key=True),
-    Column("provider", String(16), nullable=False),
-    Column("amount", BigInteger, nullable=False),  # đồng
-    Column("content", String(500), nullable=False),
-    Column("bank_reference", String(100), nullable=True),
-    Column("reference", String(16), nullable=True),  # the order payment reference found
-    Column("order_id", String(36), nullable=True),
-    # paid | mismatch | unmatched | refund_due | ignored
-    Column("outcome", String(16), nullable=False),
-    Column("received_at", UTCDateTime, nullable=False),
-    Column("resolved_at", UTCDateTime, nullable=True),
-    Column("resolved_by", Integer, nullable=True),
-    Column("resolution", String(300), nullable=True),
-    Index("ix_bank_transfers_outcome", "outcome", "received_at"),
-)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+    "ledger_entries",
+    "ledger_heads",
+    "metadata",
+    "notifications",
+    "shipments",
+    "utcnow",
+]
