@@ -65,6 +65,24 @@ def two_sessions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
         second = httpx.post(
             f"{url}/api/sessions", json={"title": "Phiên thứ hai"}, headers=host
         ).json()
+        # Lots are sold only in sessions their cooperative attached them to, and a session
+        # goes live only once its streamer is recorded.
+        coop = auth(url, "coop@farmlive.local")
+        attached = httpx.post(
+            f"{url}/api/sessions/{second['id']}/lots", json={"lot_id": lot_id}, headers=coop
+        )
+        assert attached.status_code in (200, 201, 204), attached.text
+        streamer = httpx.put(
+            f"{url}/api/sessions/{second['id']}/streamer",
+            json={
+                "full_name": "Nguyễn Văn An",
+                "position": "Chủ tịch UBND xã",
+                "organisation": "UBND xã Phượng Sơn",
+                "id_number": "024123456789",
+            },
+            headers=host,
+        )
+        assert streamer.status_code in (200, 201), streamer.text
         offer = httpx.post(
             f"{url}/api/sessions/{second['id']}/offers",
             json={
@@ -76,22 +94,6 @@ def two_sessions(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
             },
             headers=host,
         )
-        if offer.status_code == 403:  # lots must be attached to a session first (sessions helper)
-            coop = auth(url, "coop@farmlive.local")
-            httpx.post(
-                f"{url}/api/sessions/{second['id']}/lots", json={"lot_id": lot_id}, headers=coop
-            )
-            offer = httpx.post(
-                f"{url}/api/sessions/{second['id']}/offers",
-                json={
-                    "lot_id": lot_id,
-                    "title": "Thùng 10 kg",
-                    "pack_grams": 10_000,
-                    "price": 480_000,
-                    "code": "V10",
-                },
-                headers=host,
-            )
         assert offer.status_code == 201, offer.text
         started = httpx.post(f"{url}/api/sessions/{second['id']}/start", headers=host)
         assert started.status_code == 200, started.text

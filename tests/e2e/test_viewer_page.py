@@ -537,9 +537,10 @@ def test_photos_and_seller_show_when_the_session_has_them(
     ]
 
     def dress(session: dict[str, Any]) -> dict[str, Any]:
+        # Replaced, not defaulted: the demo's own offers and streamer may carry others.
         for offer in session.get("offers", []):
-            offer.setdefault("photos", photos)
-        session.setdefault("streamer", streamer)
+            offer["photos"] = photos
+        session["streamer"] = streamer
         return session
 
     def edit(event: dict[str, Any]) -> dict[str, Any]:
