@@ -18,7 +18,7 @@ from shop.adapters.sql.payment_ledger import SqlPaymentLedger
 from shop.ledger import Entry, fold, verify_chain
 from shop.lifecycle import Event
 from tests.conftest import Api
-from tests.server.orders_helpers import key, live_session, order_body, settle
+from tests.server.orders_helpers import key, live_session, order_body, ready_to_sell, settle
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -82,6 +82,7 @@ async def second_session_on_lot(api: Api, lot_id: int) -> dict[str, Any]:
         )
     ).json()
     sid = session["id"]
+    await ready_to_sell(api, sid, lot_id)
     r = await api.client.post(
         f"/api/sessions/{sid}/offers",
         json={

@@ -83,6 +83,17 @@ async def run_history(app_settings: Any, history: list[tuple[Any, ...]]) -> None
             sid = (
                 await client.post("/api/sessions", json={"title": "Lịch sử"}, headers=auth)
             ).json()["id"]
+            # Sold only where attached; live only with its streamer recorded.
+            attached = await client.post(
+                f"/api/sessions/{sid}/lots", json={"lot_id": lot["id"]}, headers=auth
+            )
+            assert attached.status_code == 201, attached.text
+            streamer = await client.put(
+                f"/api/sessions/{sid}/streamer",
+                json={"full_name": "Nguyễn Văn A", "id_number": "001099012345"},
+                headers=auth,
+            )
+            assert streamer.status_code == 200, streamer.text
             offers = {}
             for code, (pack, price) in PACKS.items():
                 body = {
@@ -96,7 +107,8 @@ async def run_history(app_settings: Any, history: list[tuple[Any, ...]]) -> None
                 offers[code] = (
                     await client.post(f"/api/sessions/{sid}/offers", json=body, headers=auth)
                 ).json()["id"]
-            await client.post(f"/api/sessions/{sid}/start", headers=auth)
+            started = await client.post(f"/api/sessions/{sid}/start", headers=auth)
+            assert started.status_code == 200, started.text
             model: dict[str, list[Any]] = {}  # id -> [status, grams, total]
             for step in history:
                 await apply(client, svc, auth, sid, offers, model, step)
