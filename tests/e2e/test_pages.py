@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e.axe import assert_accessible
 from tests.e2e.procs import ROOT, Server, farmlive_env
 from tests.services import services_required
 
@@ -696,6 +697,10 @@ def test_rules_page_takes_a_complaint_by_keyboard(browser: Any, demo: Demo) -> N
         entry.locator("button[type=submit]").click()
         page.locator("li.complaint.done", has_text="Đã gọi điện").wait_for()
         shoot(page, "khieu-nai-desktop")
+        assert_accessible(page, "khieu-nai at 1280 px")
+        page.set_viewport_size(PHONE)
+        shoot(page, "khieu-nai-phone")
+        assert_accessible(page, "khieu-nai at 360 px")
         watch.check()
     finally:
         ctx.close()
