@@ -57,6 +57,12 @@ async def test_a_non_perishable_lot_puts_cancelled_confirmed_goods_back(api: Api
         headers=api.auth("coop"),
     )
     assert lot.status_code == 201 and lot.json()["perishable"] is False
+    attached = await api.client.post(
+        f"/api/sessions/{s['sid']}/lots",
+        json={"lot_id": lot.json()["id"]},
+        headers=api.auth("coop"),
+    )
+    assert attached.status_code == 201, attached.text
     offer = await api.client.post(
         f"/api/sessions/{s['sid']}/offers",
         json={"lot_id": lot.json()["id"], "title": "Túi 5 kg", "pack_grams": 5000, "price": 1000},

@@ -14,6 +14,7 @@ import pytest
 from stream.bitstream import is_h264_keyframe
 from stream.hls import HlsRecorder
 from tests.conftest import Api
+from tests.server.orders_helpers import ready_to_sell
 from tests.server.test_catalogue_api import make_lot, make_session
 from tests.stream.test_parameter_sets import h264_stream
 
@@ -56,6 +57,7 @@ async def test_replay_lists_the_recording_and_its_pins_as_moments(api: Api, sett
     """After the end, the replay gives the playlist, its duration and each pin's time into it."""
     lot_id = await make_lot(api)
     sid = (await make_session(api))["id"]
+    await ready_to_sell(api, sid, lot_id)
     offers = []
     for pack, price in [(2000, 110_000), (5000, 250_000)]:
         r = await api.client.post(
