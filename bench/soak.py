@@ -131,6 +131,7 @@ class Tally:
     order_statuses: Counter[int] = field(default_factory=Counter)
     order_errors: Counter[str] = field(default_factory=Counter)
     hoarder_statuses: Counter[int] = field(default_factory=Counter)
+    orders_offered: int = 0
     refusals: list[str] = field(default_factory=list)
     placed: list[tuple[str, str]] = field(default_factory=list)  # (id, token)
     staff: Counter[str] = field(default_factory=Counter)  # "confirm 200", ...
@@ -242,6 +243,7 @@ async def order_load(
         tasks.add(task)
         task.add_done_callback(tasks.discard)
         i += 1
+    tally.orders_offered = i
     if tasks:
         await asyncio.wait(tasks, timeout=30)
 
@@ -578,6 +580,16 @@ def main() -> int:
             checks.append(("stats equal on both instances", equal, ""))
             failed = sum(v for k, v in tally.order_statuses.items() if k != 201)
             failed += sum(tally.order_errors.values())
+            answered = sum(tally.order_statuses.values()) + sum(
+                v for k, v in tally.order_errors.items() if not k.startswith("hoarder")
+            )
+            checks.append(
+                (
+                    "the offered load was carried (every order answered by 30 s after the end)",
+                    answered == tally.orders_offered,
+                    f"{answered}/{tally.orders_offered} answered",
+                )
+            )
             checks.append(
                 (
                     "no real buyer refused (every order answered 201)",
