@@ -11,7 +11,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,6 +21,9 @@ class Response:
     status: int
     body: bytes
     latency_s: float
+    # `Set-Cookie` values only (a soak's returning buyers send their device cookie back);
+    # other headers are not kept, to keep the client cheap.
+    cookies: list[str] = field(default_factory=list)
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
@@ -63,6 +66,7 @@ class Connection:
             raise ConnectionError("server closed the connection")
         status = int(status_line.split()[1])
         length, close = 0, False
+        cookies: list[str] = []
         while True:
             line = await self.reader.readline()
             if line in (b"\r\n", b""):
@@ -73,10 +77,12 @@ class Connection:
                 length = int(value)
             elif name == "connection" and value.strip().lower() == "close":
                 close = True
+            elif name == "set-cookie":
+                cookies.append(value.strip())
         data = await self.reader.readexactly(length) if length else b""
         if close:
             await self.close()
-        return Response(status, data, time.perf_counter() - started)
+        return Response(status, data, time.perf_counter() - started, cookies)
 
 
 async def run_requests(

@@ -5,15 +5,23 @@ moderate mixed load for a fixed time, watching memory and the stock invariants.
 
 What it does, on loopback only, bounded in time, stopping by itself:
 - creates a fresh PostgreSQL database and a unique Redis key prefix, seeds the demo and
-  starts two `farmlive serve` processes sharing them (rate limits off, one secret key);
+  starts two `farmlive serve` processes sharing them, with every abuse limit ON at its
+  default (per-address rate limits, hold budgets per address and per device, short holds
+  near sell-out) behind a trusted proxy (`FARMLIVE_TRUSTED_PROXIES=127.0.0.1`), so each
+  simulated client carries its own address in `X-Forwarded-For`;
 - a live session selling a lot far too big to sell out;
 - for `--minutes`: orders at a fixed rate (COD and bank transfer mixed, alternating
-  instances), staff confirming and cancelling some of them, `--viewers` WebSocket viewers
+  instances) from a population of real buyers: each its own phone, `--buyers-per-address`
+  of them behind one address (a family or a village behind a carrier NAT), and a
+  `--repeat-share` of orders from a buyer ordering again with the device cookie the first
+  order handed out; one hoarder farming holds with made-up phones from one address;
+  staff confirming and cancelling some of them, `--viewers` WebSocket viewers
   spread over both instances chatting at `--chat-rate` lines/s in total and reconnecting
   (churn: about `--churn` reconnects a second);
 - samples each server's RSS (VmRSS) every `--sample` seconds.
-At the end it prints the RSS curve and checks: every 201 order is readable from SQL with
-its token; per lot `available + held + sold == stock` on both instances' stats, equal on
+At the end it prints the RSS curve and checks: no real buyer refused (every buyer's order
+answered 201) while the hoarder was refused (the limits were really on); every 201 order
+is readable from SQL with its token; per lot `available + held + sold == stock` on both instances' stats, equal on
 both; memory flat (growth from minute 2 to the end < 10 % or < 20 MB); no failed
 request. Then it stops the servers by their pids, drops the database and deletes the
 Redis keys. Exit status 0 when every check passes, 1 otherwise.
@@ -58,11 +66,11 @@ def rss_kb(pid: int) -> int:
     return 0
 
 
-def order_body(offer_id: int, i: int, method: str) -> bytes:
+def order_body(offer_id: int, i: int, method: str, quantity: int | None = None) -> bytes:
     return json.dumps(
         {
             "offer_id": offer_id,
-            "quantity": 1 + i % 3,
+            "quantity": quantity or 1 + i % 3,
             "buyer": {
                 "name": f"Người mua {i}",
                 "phone": f"09{i % 100_000_000:08d}",
@@ -73,11 +81,58 @@ def order_body(offer_id: int, i: int, method: str) -> bytes:
     ).encode()
 
 
+def fake_address(n: int, net: int) -> str:
+    """A distinct private IPv4 address for client group `n` (10.net.x.y)."""
+    return f"10.{net}.{(n >> 8) & 255}.{n & 255}"
+
+
+@dataclass
+class Buyers:
+    """Who places each order: mostly new buyers, some returning with their device cookie.
+
+    Buyer `b` sits behind address `b // per_address` (carrier NATs put families and
+    villages behind one public address), orders with phone 09<base + b>, and keeps the
+    `fl_device` cookie its first order was given, as a phone's browser does.
+    """
+
+    per_address: int
+    repeat_share: float
+    rng: random.Random
+    cookies: dict[int, str] = field(default_factory=dict)  # may still come back
+    returning: dict[int, str] = field(default_factory=dict)  # came back, with this cookie
+    count: int = 0
+
+    def pick(self) -> int:
+        """A returning buyer orders once more (then is done), anyone else is new."""
+        if self.cookies and self.rng.random() < self.repeat_share:
+            buyer = self.rng.choice(list(self.cookies))
+            self.returning[buyer] = self.cookies.pop(buyer)
+            return buyer
+        self.count += 1
+        return self.count - 1
+
+    def headers(self, buyer: int) -> dict[str, str]:
+        headers = {"X-Forwarded-For": fake_address(buyer // self.per_address, 1)}
+        if buyer in self.returning:
+            headers["Cookie"] = self.returning[buyer]
+        return headers
+
+    def remember(self, buyer: int, set_cookies: list[str]) -> None:
+        if buyer in self.returning:
+            return
+        for value in set_cookies:
+            if value.startswith("fl_device="):
+                self.cookies[buyer] = value.split(";", 1)[0]
+
+
 @dataclass
 class Tally:
     orders_ok: int = 0
     order_statuses: Counter[int] = field(default_factory=Counter)
     order_errors: Counter[str] = field(default_factory=Counter)
+    hoarder_statuses: Counter[int] = field(default_factory=Counter)
+    orders_offered: int = 0
+    refusals: list[str] = field(default_factory=list)
     placed: list[tuple[str, str]] = field(default_factory=list)  # (id, token)
     staff: Counter[str] = field(default_factory=Counter)  # "confirm 200", ...
     chat_sent: int = 0
@@ -102,7 +157,14 @@ class Pool:
     ) -> Any:
         conn = await self.idle.get()
         try:
-            return await conn.request(method, path, body, headers)
+            try:
+                return await conn.request(method, path, body, headers)
+            except ConnectionError:
+                # The server closed an idle keep-alive connection (FARMLIVE_HTTP_KEEP_ALIVE_S)
+                # before this request reached it; like any HTTP client, retry once on a new
+                # one. Orders carry an Idempotency-Key, staff moves are idempotent.
+                await conn.close()
+                return await conn.request(method, path, body, headers)
         except BaseException:
             await conn.close()
             raise
@@ -122,6 +184,7 @@ async def order_load(
     rate: float,
     stop_at: float,
     tally: Tally,
+    buyers: Buyers,
 ) -> None:
     """Open loop: order i is sent at start + i/rate whatever happened to the others."""
     tasks: set[asyncio.Task[None]] = set()
@@ -131,19 +194,23 @@ async def order_load(
     async def one(i: int) -> None:
         method = "bank_transfer" if rng.random() < BANK_SHARE else "cod"
         pool = pools[i % len(pools)]
+        buyer = buyers.pick()
         try:
             r = await pool.request(
                 "POST",
                 f"/api/sessions/{sid}/orders",
-                order_body(offer_id, base + i, method),
-                {"Idempotency-Key": uuid.uuid4().hex},
+                order_body(offer_id, base + buyer, method),
+                {"Idempotency-Key": uuid.uuid4().hex} | buyers.headers(buyer),
             )
         except Exception as exc:
             tally.order_errors[type(exc).__name__] += 1
             return
         tally.order_statuses[r.status] += 1
         if r.status != 201:
+            if len(tally.refusals) < 5:
+                tally.refusals.append(f"buyer {buyer}: {r.status} {r.body[:200]!r}")
             return
+        buyers.remember(buyer, r.cookies)
         tally.orders_ok += 1
         order = r.json()
         tally.placed.append((order["id"], order["token"]))
@@ -176,8 +243,30 @@ async def order_load(
         tasks.add(task)
         task.add_done_callback(tasks.discard)
         i += 1
+    tally.orders_offered = i
     if tasks:
         await asyncio.wait(tasks, timeout=30)
+
+
+async def hoarder(pools: list[Pool], offer_id: int, sid: int, stop_at: float, tally: Tally) -> None:
+    """Finding #1 of the abuse issue, kept running: one address placing the largest unpaid
+    bank-transfer order every second with a made-up phone each time. The hold budget must
+    refuse it soon after its first orders; a soak that never refuses it had its limits off."""
+    rng = random.Random(7)
+    i = 0
+    while time.monotonic() < stop_at:
+        i += 1
+        try:
+            r = await pools[i % len(pools)].request(
+                "POST",
+                f"/api/sessions/{sid}/orders",
+                order_body(offer_id, rng.randrange(10**8), "bank_transfer", quantity=10),
+                {"Idempotency-Key": uuid.uuid4().hex, "X-Forwarded-For": "10.250.0.1"},
+            )
+            tally.hoarder_statuses[r.status] += 1
+        except Exception as exc:
+            tally.order_errors[f"hoarder {type(exc).__name__}"] += 1
+        await asyncio.sleep(1.0)
 
 
 async def viewer(
@@ -200,7 +289,12 @@ async def viewer(
         attempt += 1
         leave_at = min(stop_at, time.monotonic() + rng.uniform(0.5, 1.5) * lifetime)
         try:
-            async with websockets.connect(url, open_timeout=10, close_timeout=2) as ws:
+            async with websockets.connect(
+                url,
+                open_timeout=10,
+                close_timeout=2,
+                additional_headers={"X-Forwarded-For": fake_address(n // 4, 2)},
+            ) as ws:
                 tally.ws_connects += 1
 
                 async def read(ws: Any = ws) -> None:
@@ -271,6 +365,7 @@ async def soak(
         token(urls[0], "host@farmlive.local"),
         token(urls[0], "mod@farmlive.local"),
     ]
+    assign_moderator(urls[0], sid, host=staff[0], moderator=staff[1])
     pools = [Pool(u, 32) for u in urls]
     ws_urls = [f"ws://127.0.0.1:{s.port}/ws/sessions/{sid}" for s in servers]
     start = time.monotonic()
@@ -280,7 +375,17 @@ async def soak(
     try:
         await asyncio.gather(
             sampler(servers, args.sample, stop_at, start, tally, rows),
-            order_load(pools, sid, offer_id, staff, args.order_rate, stop_at, tally),
+            order_load(
+                pools,
+                sid,
+                offer_id,
+                staff,
+                args.order_rate,
+                stop_at,
+                tally,
+                Buyers(args.buyers_per_address, args.repeat_share, random.Random(3)),
+            ),
+            hoarder(pools, offer_id, sid, stop_at, tally),
             *[
                 viewer(n, ws_urls, chat_interval, lifetime, stop_at, tally)
                 for n in range(args.viewers)
@@ -290,6 +395,14 @@ async def soak(
         for p in pools:
             await p.close()
     return tally, rows
+
+
+def assign_moderator(url: str, sid: int, host: dict[str, str], moderator: dict[str, str]) -> None:
+    """Moderators act only on sessions they are assigned to: the host assigns this one."""
+    mod_id = httpx.get(f"{url}/api/auth/me", headers=moderator, timeout=10).json()["id"]
+    httpx.post(
+        f"{url}/api/sessions/{sid}/moderators", headers=host, json={"user_id": mod_id}, timeout=10
+    ).raise_for_status()
 
 
 def token(url: str, email: str) -> dict[str, str]:
@@ -375,6 +488,10 @@ def main() -> int:
     parser.add_argument("--churn", type=float, default=3.0, help="reconnects/s, about")
     parser.add_argument("--sample", type=float, default=15.0, help="RSS sampling period, s")
     parser.add_argument("--hold-seconds", type=int, default=60, help="bank-transfer hold")
+    parser.add_argument("--buyers-per-address", type=int, default=4)
+    parser.add_argument(
+        "--repeat-share", type=float, default=0.1, help="orders from returning buyers"
+    )
     args = parser.parse_args()
 
     import asyncpg
@@ -399,7 +516,7 @@ def main() -> int:
                 FARMLIVE_DATABASE_URL=f"postgresql+asyncpg://postgres@127.0.0.1/{db}",
                 FARMLIVE_REDIS_URL=REDIS_URL,
                 FARMLIVE_REDIS_PREFIX=prefix,
-                FARMLIVE_RATE_LIMITS="off",
+                FARMLIVE_TRUSTED_PROXIES="127.0.0.1",
                 FARMLIVE_SECRET_KEY="soak-" + uuid.uuid4().hex,
                 FARMLIVE_HOLD_SECONDS=str(args.hold_seconds),
                 FARMLIVE_LOG_LEVEL="warning",
@@ -437,6 +554,7 @@ def main() -> int:
                 f"({tally.orders_ok / elapsed:.1f}/s); statuses {dict(tally.order_statuses)}"
                 f"{'; errors ' + str(dict(tally.order_errors)) if tally.order_errors else ''}"
             )
+            print(f"hoarder (one address, made-up phones): {dict(tally.hoarder_statuses)}")
             print(f"staff actions: {dict(tally.staff)}")
             print(
                 f"chat: {tally.chat_sent} lines sent ({tally.chat_sent / elapsed:.1f}/s); "
@@ -462,8 +580,33 @@ def main() -> int:
             checks.append(("stats equal on both instances", equal, ""))
             failed = sum(v for k, v in tally.order_statuses.items() if k != 201)
             failed += sum(tally.order_errors.values())
+            answered = sum(tally.order_statuses.values()) + sum(
+                v for k, v in tally.order_errors.items() if not k.startswith("hoarder")
+            )
             checks.append(
-                ("every order answered 201", failed == 0, f"{failed} failed of {tally.orders_ok}")
+                (
+                    "the offered load was carried (every order answered by 30 s after the end)",
+                    answered == tally.orders_offered,
+                    f"{answered}/{tally.orders_offered} answered",
+                )
+            )
+            checks.append(
+                (
+                    "no real buyer refused (every order answered 201)",
+                    failed == 0,
+                    f"{failed} failed of {tally.orders_ok}"
+                    + (f"; e.g. {tally.refusals}" if tally.refusals else ""),
+                )
+            )
+            hoarded = tally.hoarder_statuses
+            # 50 kg an order against a 100 kg budget per window: two per window, at most.
+            windows = 1 + int(args.minutes * 60 // 900)
+            checks.append(
+                (
+                    "limits on: the hoarder was refused",
+                    hoarded.get(429, 0) > 0 and hoarded.get(201, 0) <= 2 * windows + 1,
+                    f"{hoarded.get(201, 0)} orders held, {hoarded.get(429, 0)} refused (429)",
+                )
             )
             staff_bad = {k: v for k, v in tally.staff.items() if not k.endswith(" 200")}
             checks.append(("staff confirms/cancels 200", not staff_bad, str(staff_bad or "")))
