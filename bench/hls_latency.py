@@ -44,6 +44,20 @@ STAMP_MAGIC = b"FLTS"
 STAMP = struct.Struct("!4sd")
 WIDTH, HEIGHT = 640, 360
 STAP_A = 24
+CHROMIUM = Path("/usr/bin/chromium")
+# The viewer page's own HLS path (web/js/media.js: hls.js, liveSyncDurationCount 2), sampled
+# every 100 ms: [wall clock, the video's currentTime] while it plays.
+PLAYER_PAGE = """<!doctype html><html lang="en"><title>HLS latency</title>
+<video id="v" muted autoplay playsinline></video>
+<script type="module">
+import { hlsFallback } from "/web/js/media.js";
+const v = document.getElementById("v");
+window.samples = [];
+window.started = hlsFallback({ code: "relay_full", status: 503 }, v, "/hls/bench/index.m3u8");
+setInterval(() => {
+  if (!v.paused && v.currentTime > 0) window.samples.push([Date.now() / 1000, v.currentTime]);
+}, 100);
+</script></html>"""
 
 
 def serve(directory: str, sock: socket.socket) -> None:
@@ -53,6 +67,8 @@ def serve(directory: str, sock: socket.socket) -> None:
 
     import uvicorn
     from fastapi import FastAPI
+    from fastapi.responses import HTMLResponse
+    from fastapi.staticfiles import StaticFiles
 
     from server.routes.hls import hls_router
     from server.routes.media import media_router
@@ -77,6 +93,12 @@ def serve(directory: str, sock: socket.socket) -> None:
     app = FastAPI(lifespan=lifespan)
     app.include_router(media_router(lambda: relay, authorize, exists))
     app.include_router(hls_router(lambda: relay.hls_dir))
+    app.mount("/web", StaticFiles(directory=Path(__file__).resolve().parents[1] / "web"))
+
+    @app.get("/latency.html")
+    async def page() -> HTMLResponse:
+        return HTMLResponse(PLAYER_PAGE)
+
     config = uvicorn.Config(
         app, log_level="warning", loop="uvloop", http="httptools", ws="none", lifespan="on"
     )
@@ -218,6 +240,11 @@ async def read(base: str, seconds: float, poll_s: float) -> list[dict[str, Any]]
                         continue
                     seen.add(line)
                     duration = float(lines[i - 1].split(":", 1)[1].split(",", 1)[0])
+                    start = sum(
+                        float(x.split(":", 1)[1].split(",", 1)[0])
+                        for x in lines[: i - 1]
+                        if x.startswith("#EXTINF:")
+                    )
                     segment = await client.get(f"/hls/{SESSION}/{line}")
                     fetched = time.time()
                     times = stamps(segment.content)
@@ -225,6 +252,7 @@ async def read(base: str, seconds: float, poll_s: float) -> list[dict[str, Any]]
                         {
                             "name": line,
                             "duration": duration,
+                            "start": start,
                             "listed": listed,
                             "fetched": fetched,
                             "captures": times,
@@ -232,6 +260,35 @@ async def read(base: str, seconds: float, poll_s: float) -> list[dict[str, Any]]
                     )
             await asyncio.sleep(poll_s)
     return results
+
+
+async def watch_in_chromium(base: str, seconds: float) -> list[list[float]]:
+    """hls.js in headless Chromium, as a viewer falling back to HLS: its (wall, currentTime)."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"],
+        )
+        try:
+            page = await browser.new_page()
+            await page.goto(f"{base}/latency.html")
+            if not await page.evaluate("window.started"):
+                raise RuntimeError("hls.js did not start")
+            await asyncio.sleep(seconds)
+            return list(await page.evaluate("window.samples"))
+        finally:
+            await browser.close()
+
+
+def capture_of(segments: list[dict[str, Any]], media_s: float) -> float | None:
+    """The capture time of the frame at `media_s` in the recording, from the stamps."""
+    for s in segments:
+        if s["captures"] and s["start"] <= media_s < s["start"] + s["duration"]:
+            return float(min(s["captures"])) + (media_s - s["start"])
+    return None
 
 
 def pct(values: list[float], q: float) -> float:
@@ -253,7 +310,12 @@ async def run(args: argparse.Namespace) -> int:
         await up(base)
         pc, client = await publish(base)
         try:
-            segments = await read(base, args.seconds, args.poll_ms / 1000)
+            reading = asyncio.create_task(read(base, args.seconds, args.poll_ms / 1000))
+            samples: list[list[float]] = []
+            if args.chromium:
+                await asyncio.sleep(4.0)  # a viewer joins a stream that is already on
+                samples = await watch_in_chromium(base, args.seconds - 6.0)
+            segments = await reading
         finally:
             await pc.close()
             await client.aclose()
@@ -286,6 +348,21 @@ async def run(args: argparse.Namespace) -> int:
     print(f"{'capture ->':28} {'p50 s':>7} {'p95 s':>7} {'max s':>7}")
     for name, values in rows.items():
         print(f"{name:28} {pct(values, 50):7.2f} {pct(values, 95):7.2f} {max(values):7.2f}")
+    if args.chromium:
+        # The first 5 s of playing are hls.js catching up to its target: skip them.
+        played = [
+            wall - capture
+            for wall, media in samples[50:]
+            if (capture := capture_of(segments, media)) is not None
+        ]
+        if played:
+            print(
+                f"{'hls.js in Chromium: shown':28} {pct(played, 50):7.2f} {pct(played, 95):7.2f} "
+                f"{max(played):7.2f}   ({len(played)} samples: wall clock - capture of the "
+                "frame at currentTime)"
+            )
+        else:
+            print("hls.js in Chromium: no sample could be placed", file=sys.stderr)
     target = max(durations)
     newest = pct(rows["newest frame -> listed"], 50)
     for count in (2, 3):
@@ -301,6 +378,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--poll-ms", type=int, default=50)
     parser.add_argument("--verbose", action="store_true", help="one line per segment")
+    parser.add_argument(
+        "--chromium", action="store_true", help="also play it with hls.js in headless Chromium"
+    )
     return asyncio.run(run(parser.parse_args()))
 
 
