@@ -201,6 +201,8 @@ def test_the_replay_plays_seeks_to_a_moment_and_sells_it(browser: Any, demo: Dem
     try:
         page.wait_for_function("() => document.querySelectorAll('#moments .moment').length === 2")
         playing(page, 0.5)
+        # The one order (2 x 5 kg) counted once: the page's figure joins /stats and the lots.
+        page.wait_for_function("() => document.querySelector('#sold').textContent === '10 kg'")
         shoot(page, "replay-1280", full_page=True)
         assert_accessible(page, "the replay page at 1280 px")
         watch.check()

@@ -56,6 +56,12 @@ let audioOnly = storeGet(AUDIO_KEY, false) === true;
 // count other sessions selling it. Between refreshes (20-30 s apart, spread so a big
 // audience does not ask at once) the lots' live moves are added on.
 const own = { sold: null, lotSold: 0, at: 0, busy: false, every: 20_000 + Math.random() * 10_000 };
+function lotsSold() {
+  let sold = 0;
+  for (const lot of state.lots.values()) sold += lot.sold_grams + (lot.held_grams ?? 0);
+  return sold;
+}
+
 function totals() {
   let lotSold = 0;
   let left = 0;
@@ -65,12 +71,14 @@ function totals() {
     left += lot.available_grams;
     stock += lot.stock_grams ?? lot.sold_grams + lot.held_grams + lot.available_grams;
   }
-  if (!own.busy && Date.now() - own.at > own.every) {
+  // Only once the lots are known: the baseline (`own.lotSold`) is the lots' figure when the
+  // stats arrive; taken from an empty page it would count every sale twice.
+  if (state.lots.size > 0 && !own.busy && Date.now() - own.at > own.every) {
     own.busy = true;
     fetch(`/api/sessions/${sid}/stats`)
       .then((r) => (r.ok ? r.json() : null))
       .then((s) => {
-        if (s) Object.assign(own, { sold: s.sold_grams, lotSold });
+        if (s) Object.assign(own, { sold: s.sold_grams, lotSold: lotsSold() });
       })
       .catch(() => {})
       .finally(() => {
