@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from shop.catalogue import LiveSession
-from shop.replay import MomentStore, pin_moment
+from shop.catalogue import LiveSession, Offer
+from shop.replay import MomentStore, pin_moment, price_moment
 from stream.hls import PLAYLIST, RUN_FILE
 
 log = logging.getLogger("farmlive.media")
@@ -59,3 +59,21 @@ def moment_listener(
             log.exception("could not record the replay moment of session %s", session.id)
 
     return on_change
+
+
+async def record_price_change(
+    store: MomentStore | None,
+    session: LiveSession,
+    offer: Offer,
+    old_price: int,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> None:
+    """Record a live session's price change as a replay moment; never fails the change."""
+    if store is None:
+        return
+    try:
+        moment = price_moment(session, offer, old_price, clock())
+        if moment is not None:
+            await store.add(moment)
+    except Exception:
+        log.exception("could not record the price moment of session %s", session.id)

@@ -98,6 +98,8 @@ class LiveSession:
     max_grams_per_buyer: int | None
     created_at: datetime
     sale_paused: bool = False
+    # The host keeps the sale open after the end: the replay still sells while stock lasts.
+    sale_after_end: bool = False
     banned_words: tuple[str, ...] = ()
     offers: tuple[Offer, ...] = field(default=())
     # Lots their cooperatives attached (and did not detach): offers may draw only on these.
@@ -109,9 +111,15 @@ class LiveSession:
         return self.status is SessionStatus.LIVE
 
     @property
+    def takes_orders(self) -> bool:
+        """Live, or ended with its sale kept open by the host (the replay sells)."""
+        return self.is_live or (self.status is SessionStatus.ENDED and self.sale_after_end)
+
+    @property
     def sale_status(self) -> SaleStatus:
-        """Orders open only while live and not paused; ending closes the sale for good."""
-        if self.status is SessionStatus.LIVE:
+        """Orders open only while live and not paused; ending closes the sale unless the
+        host kept it open for the replay."""
+        if self.takes_orders:
             return SaleStatus.PAUSED if self.sale_paused else SaleStatus.OPEN
         return SaleStatus.CLOSED
 

@@ -184,7 +184,7 @@ class Placer:
 
     def _admissible(self, cmd: PlaceOrder, session: LiveSession) -> Offer:
         """The offer, if this order may be placed at all right now."""
-        if not session.is_live:
+        if not session.takes_orders:  # live, or ended with the sale kept open for the replay
             raise SessionNotLive(f"this live session is {session.status.value}: orders are closed")
         if session.sale_paused:
             raise SalePaused("the host paused the sale for a moment: try again shortly")

@@ -1,4 +1,5 @@
-"""Replay moments: when each offer was pinned during a session, so a replay can jump there."""
+"""Replay moments: when each offer was pinned, and each price change, during a session, so a
+replay can jump there and sell what was shown."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from shop.catalogue import LiveSession, SessionStatus
+from shop.catalogue import LiveSession, Offer, SessionStatus
 from shop.errors import Conflict, NotFound
 
 PIN = "pin"
+PRICE = "price"
 
 
 class ReplayNotReady(Conflict):
@@ -31,6 +33,7 @@ class Moment:
     kind: str
     offer_id: int | None
     title: str
+    price: int | None = None  # the offer's price from this moment on
 
 
 class MomentStore(Protocol):
@@ -50,7 +53,14 @@ def pin_moment(session: LiveSession, previous: Moment | None, at: datetime) -> M
     offer = next((o for o in session.offers if o.id == session.pinned_offer_id), None)
     if offer is None:
         return None
-    return Moment(session.id, at, PIN, offer.id, offer.title)
+    return Moment(session.id, at, PIN, offer.id, offer.title, offer.price)
+
+
+def price_moment(session: LiveSession, offer: Offer, old_price: int, at: datetime) -> Moment | None:
+    """The moment a price change makes: while live and only if the price really moved."""
+    if session.status is not SessionStatus.LIVE or offer.price == old_price:
+        return None
+    return Moment(session.id, at, PRICE, offer.id, offer.title, offer.price)
 
 
 def replay_moments(moments: list[Moment], started_at: datetime) -> list[dict[str, object]]:
@@ -60,6 +70,8 @@ def replay_moments(moments: list[Moment], started_at: datetime) -> list[dict[str
             "t_s": round(max(0.0, (m.at - started_at).total_seconds()), 1),
             "offer_id": m.offer_id,
             "title": m.title,
+            "kind": m.kind,
+            "price": m.price,
         }
         for m in sorted(moments, key=lambda m: m.at)
     ]

@@ -38,6 +38,7 @@ AUDIO_RATE = 48000
 PLAYLIST = "index.m3u8"
 RUN_FILE = "run.json"
 DEFAULT_SEGMENT_SECONDS = 2.0
+KEYFRAME_RETRY_S = 0.5  # a keyframe request that brought none is repeated this often
 
 
 class HlsRecorder:
@@ -66,7 +67,8 @@ class HlsRecorder:
         # Per kind: (the publisher's first pts, where it lands on the output clock).
         self._bases: dict[str, tuple[int, int]] = {}
         self._last: dict[str, int] = {}
-        self._last_keyframe_at = 0.0
+        self._last_keyframe_at = 0.0  # when a keyframe was last asked for (wall clock)
+        self._boundary = segment_seconds  # media time of the next segment cut
         self.started_at: float | None = None  # wall clock (time.time()) of the first frame
         self.frames = 0
         self.closed = False
@@ -117,11 +119,8 @@ class HlsRecorder:
                 self._ask_keyframe(now)
                 return
             self._start(packet, now)
-        elif packet.is_keyframe:
-            self._last_keyframe_at = now
-        if now - self._last_keyframe_at >= self.segment_seconds:
-            self._ask_keyframe(now)
         pts = self._out_pts("video", packet.pts or 0, VIDEO_CLOCK, now)
+        self._keyframe_due(pts / VIDEO_CLOCK, packet.is_keyframe, now)
         out = av.Packet(bytes(packet))
         out.pts = out.dts = pts
         out.time_base = fractions.Fraction(1, VIDEO_CLOCK)
@@ -182,6 +181,20 @@ class HlsRecorder:
             out = last + 1
         self._last[kind] = out
         return out
+
+    def _keyframe_due(self, media_s: float, keyframe: bool, now: float) -> None:
+        """Ask for the keyframe that starts the next segment when the recording's own clock
+        reaches the segment boundary (ffmpeg cuts at the first keyframe at or past each
+        multiple of the segment length). Timed on the wall clock instead, a keyframe that
+        arrives a little early (keyframes take longer to encode and send) lands before the
+        boundary, is not cut at, and makes a segment twice as long: the playlist's target
+        duration, and every player's latency, grow with it."""
+        if keyframe and media_s >= self._boundary:
+            # This keyframe starts a segment; the next boundary is one segment on.
+            self._boundary = (int(media_s / self.segment_seconds) + 1) * self.segment_seconds
+            return
+        if media_s >= self._boundary and now - self._last_keyframe_at >= KEYFRAME_RETRY_S:
+            self._ask_keyframe(now)  # again every KEYFRAME_RETRY_S until one comes
 
     def _ask_keyframe(self, now: float) -> None:
         if self._request_keyframe is not None:

@@ -4,14 +4,21 @@ Cache headers let any HTTP cache or CDN carry the mass audience: the playlist ch
 every segment (`max-age=1`), init and media segments never change once written
 (`immutable`, a year). A process without the session's files redirects (307) to the
 relay that records it when the registry knows one (`server.relay_registry`).
+
+Segments are immutable once listed (the recorder writes each under a temporary name and
+renames it), so the route keeps the newest ones in memory (`SegmentCache`): a thousand
+players at the live edge all ask for the same one or two segments, and a file response
+would cost each of them a few thread hops to read what is already in memory.
 """
 
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
+import anyio
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 
@@ -30,6 +37,32 @@ _TYPES = {
 }
 
 
+DEFAULT_SEGMENT_CACHE_BYTES = 64 << 20  # ~4 min of one 1 Mbit/s session, or many live edges
+
+
+class SegmentCache:
+    """The most recently served segment files' bytes, least recently used out first."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[Path, bytes] = OrderedDict()
+        self._size = 0
+
+    async def read(self, path: Path) -> bytes:
+        data = self._items.get(path)
+        if data is not None:
+            self._items.move_to_end(path)
+            return data
+        data = await anyio.to_thread.run_sync(path.read_bytes)
+        if 0 < len(data) <= self.max_bytes:
+            self._items[path] = data
+            self._size += len(data)
+            while self._size > self.max_bytes:
+                _, old = self._items.popitem(last=False)
+                self._size -= len(old)
+        return data
+
+
 def _missing() -> JSONResponse:
     return JSONResponse(
         {"error": {"code": "not_found", "message": "no HLS for this session (yet)"}},
@@ -43,9 +76,11 @@ def hls_router(
     *,
     cors: Cors | None = None,
     registry: Callable[[], RelayRegistry | None] | None = None,
+    segment_cache_bytes: int = DEFAULT_SEGMENT_CACHE_BYTES,
 ) -> APIRouter:
     router = APIRouter(tags=["media"])
     cors = cors or Cors(())
+    cache = SegmentCache(segment_cache_bytes) if segment_cache_bytes > 0 else None
 
     async def elsewhere(request: Request, session_id: str) -> str | None:
         current = registry() if registry is not None else None
@@ -82,6 +117,12 @@ def hls_router(
                 path.read_bytes(),
                 media_type=_TYPES[path.suffix],
                 headers={"Cache-Control": PLAYLIST_CACHE},
+            )
+        elif cache is not None and path.suffix == ".m4s":  # init.mp4: read as it is, uncached
+            response = Response(
+                await cache.read(path),
+                media_type=_TYPES[path.suffix],
+                headers={"Cache-Control": SEGMENT_CACHE},
             )
         else:
             response = FileResponse(

@@ -1,7 +1,8 @@
 """Who and what a session may use: attached lots, moderators, sale control, banned words.
 
 Attaching is the lot's cooperative's decision (a coop user of it, or an admin); assigning
-moderators, pausing the sale and stopping the broadcast are the host's (or an admin's);
+moderators, pausing the sale, changing a price, keeping the sale open after the end and
+stopping the broadcast are the host's (or an admin's);
 the banned-word list is the moderators' (assigned ones) as well as the host's.
 """
 
@@ -11,11 +12,15 @@ from fastapi import APIRouter
 
 from server.auth import CurrentUser
 from server.deps import ServicesDep
+from server.replay import record_price_change
 from server.routes.sessions import controlled_session, session_view, staff_view
 from server.schemas.catalogue import (
     BannedWords,
     LotAttach,
     ModeratorAssign,
+    OfferPriceChange,
+    OfferPublic,
+    SaleAfterEnd,
     SessionPublic,
     SessionStaff,
 )
@@ -23,7 +28,7 @@ from server.schemas.types import PathId
 from server.services import Services
 from shop.accounts import Role, User, require_lot_owner, require_session_moderation
 from shop.catalogue import LiveSession, SessionStatus
-from shop.errors import Conflict, Forbidden, InvalidInput
+from shop.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 
@@ -94,6 +99,31 @@ async def resume_sale(sid: PathId, user: CurrentUser, services: ServicesDep) -> 
     await controlled_session(services, user, sid)
     await services.session_staff.set_sale_paused(user.id, sid, False)
     return await session_view(services, await _changed(services, sid))
+
+
+@router.put("/{sid}/sale/after-end", response_model=SessionPublic)
+async def sale_after_end(
+    sid: PathId, body: SaleAfterEnd, user: CurrentUser, services: ServicesDep
+) -> object:
+    """Keep the sale open after the end (the replay sells while stock lasts), or close it."""
+    await controlled_session(services, user, sid)
+    await services.session_staff.set_sale_after_end(user.id, sid, body.open)
+    return await session_view(services, await _changed(services, sid))
+
+
+@router.patch("/{sid}/offers/{offer_id}", response_model=OfferPublic)
+async def change_price(
+    sid: PathId, offer_id: PathId, body: OfferPriceChange, user: CurrentUser, services: ServicesDep
+) -> object:
+    """A new price from now on (orders placed keep theirs); while live, a replay moment."""
+    session = await controlled_session(services, user, sid)
+    old = next((o for o in session.offers if o.id == offer_id), None)
+    if old is None:
+        raise NotFound(f"offer {offer_id} is not part of session {sid}")
+    offer = await services.session_staff.set_offer_price(user.id, sid, offer_id, body.price)
+    session = await _changed(services, sid)
+    await record_price_change(services.moments, session, offer, old.price)
+    return offer
 
 
 @router.post("/{sid}/broadcast/stop", response_model=SessionPublic)

@@ -59,6 +59,7 @@ async def session_view(services: Services, session: LiveSession) -> SessionPubli
         pinned_offer_id=session.pinned_offer_id,
         max_grams_per_buyer=session.max_grams_per_buyer,
         sale_status=session.sale_status.value,
+        sale_after_end=session.sale_after_end,
         streamer=await streamer_brief(services, session.id),
         attached_lot_ids=sorted(session.attached_lot_ids),
         offers=[

@@ -148,6 +148,20 @@ class PinRequest(BaseModel):
     offer_id: Id | None
 
 
+class OfferPriceChange(BaseModel):
+    """A new price for an offer during the sale; the replay marks it as a moment."""
+
+    model_config = STRICT
+    price: Vnd
+
+
+class SaleAfterEnd(BaseModel):
+    """Whether the replay keeps selling after the end (while stock lasts)."""
+
+    model_config = STRICT
+    open: bool = Field(strict=True)
+
+
 class SessionPublic(BaseModel):
     id: int
     title: str
@@ -159,6 +173,8 @@ class SessionPublic(BaseModel):
     pinned_offer_id: int | None
     max_grams_per_buyer: int | None
     sale_status: Literal["open", "paused", "closed"]
+    # The host keeps the sale open after the end: the replay page still takes orders.
+    sale_after_end: bool = False
     streamer: StreamerBrief | None
     offers: list[OfferPublic]
     lots: list[LotFiguresPublic]

@@ -172,6 +172,12 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/sessions/{sid}/sale/resume"): Rule(
         "/api/sessions/{sid}/sale/resume", SESSION_CONTROL
     ),
+    ("PUT", "/api/sessions/{sid}/sale/after-end"): Rule(
+        "/api/sessions/{sid}/sale/after-end", SESSION_CONTROL, lambda w: {"open": True}
+    ),
+    ("PATCH", "/api/sessions/{sid}/offers/{offer_id}"): Rule(
+        "/api/sessions/{sid}/offers/{offer_id}", SESSION_CONTROL, lambda w: {"price": 260_000}
+    ),
     ("POST", "/api/sessions/{sid}/broadcast/stop"): Rule(
         "/api/sessions/{sid}/broadcast/stop", SESSION_CONTROL
     ),

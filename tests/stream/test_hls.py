@@ -84,3 +84,58 @@ async def test_vp8_publisher_has_no_hls(tmp_path: Path) -> None:
         await publisher.close()
     finally:
         await relay.stop()
+
+
+def test_segments_stay_at_their_length_when_keyframes_come_on_request(tmp_path: Path) -> None:
+    """A publisher that sends keyframes only when asked, a little late and with its
+    keyframes arriving early on the wall clock: every segment is 2 s, one request each."""
+    import fractions
+
+    import av
+
+    from stream.bitstream import is_h264_keyframe
+    from stream.hls import HlsRecorder
+
+    codec = av.CodecContext.create("libx264", "w")
+    codec.width, codec.height, codec.pix_fmt = 160, 96, "yuv420p"
+    codec.time_base = fractions.Fraction(1, 30)
+    codec.options = {
+        "profile": "baseline",
+        "tune": "zerolatency",
+        "g": "100000",
+        "bf": "0",
+        "sc_threshold": "0",
+    }
+    asked: list[int] = []
+    wall = [100.0]
+    recorder = HlsRecorder(
+        tmp_path, has_audio=False, request_keyframe=lambda: asked.append(i), clock=lambda: wall[0]
+    )
+    for i in range(30 * 12):
+        frame = av.VideoFrame(160, 96, "yuv420p")
+        for plane in frame.planes:
+            plane.update(bytes([(i * 7) % 256]) * plane.buffer_size)
+        frame.pts = i
+        # Asked three frames ago: this one is a keyframe (the encoder and the path's delay).
+        frame.pict_type = (
+            av.video.frame.PictureType.I
+            if i == 0 or (asked and i - asked[-1] == 3)
+            else av.video.frame.PictureType.NONE
+        )
+        for out in codec.encode(frame):
+            data = bytes(out)
+            packet = av.Packet(data)
+            packet.pts = packet.dts = i * 3000
+            packet.time_base = fractions.Fraction(1, 90000)
+            packet.is_keyframe = is_h264_keyframe(data)
+            # Keyframes are big: the frames before them arrive late, they arrive on time.
+            wall[0] = 100.0 + i / 30 + (0.0 if packet.is_keyframe else 0.15)
+            recorder.push("video", packet)
+    recorder.close()
+    lines = (tmp_path / "index.m3u8").read_text().splitlines()
+    durations = [float(x.split(":", 1)[1].rstrip(",")) for x in lines if x.startswith("#EXTINF:")]
+    assert len(durations) >= 5, lines
+    for d in durations[:-1]:
+        assert 2.0 <= d <= 2.2, durations
+    assert "#EXT-X-TARGETDURATION:2" in lines, lines
+    assert 4 <= len(asked) <= len(durations) + 1, asked

@@ -182,15 +182,28 @@ export async function hlsFallback(err, video, url) {
   } catch {
     return false;
   }
+  return playHls(video, url, { liveSyncDurationCount: 2 });
+}
+
+/**
+ * Play an HLS playlist (live, or a finished recording: the replay) in `video`: hls.js
+ * wherever Media Source Extensions exist (its live edge and recovery are the same
+ * everywhere), the browser's own HLS only without them (iPhone Safari). `options` go to
+ * hls.js. Resolves false when this browser can play neither; sets `video.hls = {close()}`.
+ */
+export async function playHls(video, url, options = {}) {
   video.srcObject = null;
-  // hls.js wherever Media Source Extensions exist (its live edge and recovery are the same
-  // everywhere); the browser's own HLS only without them (iPhone Safari).
   const mse = globalThis.MediaSource || globalThis.ManagedMediaSource;
   if (mse) {
-    const Hls = await loadHlsJs();
+    let Hls = null;
+    try {
+      Hls = await loadHlsJs();
+    } catch {
+      return false;
+    }
     if (!Hls || !Hls.isSupported()) return false;
     // No worker: CSP allows no blob: scripts.
-    const hls = new Hls({ enableWorker: false, liveSyncDurationCount: 2 });
+    const hls = new Hls({ enableWorker: false, ...options });
     hls.loadSource(url);
     hls.attachMedia(video);
     video.hls = { close: () => hls.destroy() };

@@ -1,5 +1,6 @@
 // The viewer page /live/{sid}: video (WHEP), live tonnage, pinned offer, chat, ordering.
-// Everything but the video works before (and without) the video.
+// Everything but the video works before (and without) the video. After the end, with a
+// recording, the page is the replay (replay.js): the offer card follows the moment watched.
 import { api, clientConfig, pathId, storeGet, storeSet } from "./api.js";
 import { downloadIcs, icsEvent } from "./calendar.js";
 import { $, fill, h, say, template } from "./dom.js";
@@ -41,6 +42,7 @@ const state = {
   pendingChat: null, // the line sent and not yet seen back: it stays in the input till then
   photo: 0,
   unread: 0,
+  replay: null, // replay.js's controller once an ended session's recording plays
 };
 let channel = null;
 let sheet = null;
@@ -54,6 +56,12 @@ let audioOnly = storeGet(AUDIO_KEY, false) === true;
 // count other sessions selling it. Between refreshes (20-30 s apart, spread so a big
 // audience does not ask at once) the lots' live moves are added on.
 const own = { sold: null, lotSold: 0, at: 0, busy: false, every: 20_000 + Math.random() * 10_000 };
+function lotsSold() {
+  let sold = 0;
+  for (const lot of state.lots.values()) sold += lot.sold_grams + (lot.held_grams ?? 0);
+  return sold;
+}
+
 function totals() {
   let lotSold = 0;
   let left = 0;
@@ -63,12 +71,14 @@ function totals() {
     left += lot.available_grams;
     stock += lot.stock_grams ?? lot.sold_grams + lot.held_grams + lot.available_grams;
   }
-  if (!own.busy && Date.now() - own.at > own.every) {
+  // Only once the lots are known: the baseline (`own.lotSold`) is the lots' figure when the
+  // stats arrive; taken from an empty page it would count every sale twice.
+  if (state.lots.size > 0 && !own.busy && Date.now() - own.at > own.every) {
     own.busy = true;
     fetch(`/api/sessions/${sid}/stats`)
       .then((r) => (r.ok ? r.json() : null))
       .then((s) => {
-        if (s) Object.assign(own, { sold: s.sold_grams, lotSold });
+        if (s) Object.assign(own, { sold: s.sold_grams, lotSold: lotsSold() });
       })
       .catch(() => {})
       .finally(() => {
@@ -128,7 +138,9 @@ function layoutCounter() {
 function applySession(session) {
   state.session = session;
   for (const lot of session.lots || []) setLot(lot);
-  document.title = `${session.title} — farmlive`;
+  document.title = state.replay
+    ? t("replay_page_title", { title: session.title })
+    : `${session.title} — farmlive`;
   $("#title").textContent = session.title;
   renderStreamer();
   renderStatus();
@@ -152,7 +164,9 @@ function setLot(lot) {
 function saleState() {
   const s = state.session;
   if (!s) return "loading";
-  if (s.status === "ended") return "ended";
+  // Ended: closed, unless the host kept the sale open for the replay (the server says
+  // "open", or "paused" if it was paused at the end).
+  if (s.status === "ended") return s.sale_status === "closed" ? "ended" : s.sale_status;
   if (s.status !== "live") return "scheduled";
   if (s.sale_status === "paused" || s.sale_status === "closed") return s.sale_status;
   return "open";
@@ -165,6 +179,8 @@ function saleOpen() {
 function renderStatus() {
   const sale = saleState();
   $("#live-badge").hidden = !state.session || state.session.status !== "live";
+  $("#replay-badge").hidden = !state.replay;
+  $("#replay-note").hidden = !(state.replay && sale === "open");
   const note = SALE_NOTES[sale];
   say($("#sale-note"), note ? t(note) : "", sale);
   $("#buy").hidden = Boolean(note);
@@ -191,7 +207,8 @@ function renderStreamer() {
 
 function pinned() {
   const offers = state.session ? state.session.offers.filter((o) => o.active !== false) : [];
-  return offers.find((o) => o.id === state.session.pinned_offer_id) || offers[0] || null;
+  const shown = state.replay ? state.replay.offerId() : state.session && state.session.pinned_offer_id;
+  return offers.find((o) => o.id === shown) || offers[0] || null;
 }
 
 function renderOffer() {
@@ -428,6 +445,7 @@ function showDraft(d) {
 // ---- video -----------------------------------------------------------------------------
 /** The overlay's headline and sub-line for what the video is (not) showing now. */
 function overlayKeys() {
+  if (state.replay) return ["", ""]; // a recording with its own controls
   const sale = saleState();
   if (sale === "ended" && !(media && media.connected)) return ["live_ended", "live_ended_sub"];
   if (sale === "scheduled" && !(media && media.connected)) return ["starts_soon", ""];
@@ -451,10 +469,10 @@ function renderOverlay() {
   $("#overlay-sub").textContent = sub ? t(sub) : "";
   $("#ended-link").hidden = key !== "live_ended";
   renderCountdown(key === "starts_soon");
-  $("#unmute").hidden = !(media && media.connected && video.muted);
+  $("#unmute").hidden = !(((media && media.connected) || state.replay) && video.muted);
   const audio = $("#audio-only");
   // Before the start and after the end there is nothing to listen to: room for the clock.
-  audio.hidden = key === "starts_soon" || key === "live_ended";
+  audio.hidden = Boolean(state.replay) || key === "starts_soon" || key === "live_ended";
   audio.setAttribute("aria-pressed", String(audioOnly));
   audio.textContent = audioOnly ? t("show_video") : t("audio_only");
 }
@@ -524,6 +542,7 @@ async function startVideo(video, onState) {
 
 async function connectVideo() {
   clearTimeout(mediaRetry);
+  if (state.replay) return; // the recording plays; no live video to (re)connect
   if (!state.config.features.whep || media || document.visibilityState === "hidden") {
     if (state.config.features.whep && !media) scheduleVideo();
     return;
@@ -749,7 +768,38 @@ function initControls() {
     renderOffer();
     renderStatus();
     renderMyOrders();
+    state.replay?.render();
   });
+}
+
+/** An ended session with a recording: the replay instead of the live video and chat. */
+async function startReplayPage() {
+  const { startReplay } = await import("./replay.js");
+  state.replay = await startReplay({
+    sid,
+    video: $("#video"),
+    onMoment: () => {
+      state.photo = 0;
+      renderOffer();
+    },
+  });
+  if (!state.replay) return false;
+  document.title = t("replay_page_title", { title: state.session.title });
+  $("#audio-only").hidden = true;
+  document.body.classList.add("is-replay");
+  $("#chat").hidden = true;
+  $("#chat-toggle").hidden = true;
+  // Wide screens: the moments take the chat's column; phones: right under the offer.
+  const wide = matchMedia("(min-width: 960px)");
+  const place = () => {
+    if (wide.matches) $(".viewer-side").prepend($("#moments-box"));
+    else $("#buy-bar").after($("#moments-box"));
+  };
+  wide.addEventListener("change", place);
+  place();
+  renderOffer();
+  renderStatus();
+  return true;
 }
 
 async function main() {
@@ -797,7 +847,8 @@ async function main() {
   initChat();
   renderMyOrders();
   renderStatus();
-  connectVideo();
+  const replaying = state.session.status === "ended" && (await startReplayPage().catch(() => false));
+  if (!replaying) connectVideo();
   document.body.dataset.ready = "1";
 }
 

@@ -12,7 +12,7 @@ from shop.replay import Moment
 
 
 def _moment(row: Any) -> Moment:
-    return Moment(row.session_id, row.at, row.kind, row.offer_id, row.title)
+    return Moment(row.session_id, row.at, row.kind, row.offer_id, row.title, row.price)
 
 
 class SqlMoments:
@@ -28,6 +28,7 @@ class SqlMoments:
                     kind=moment.kind,
                     offer_id=moment.offer_id,
                     title=moment.title[:200],
+                    price=moment.price,
                 )
             )
 

@@ -36,6 +36,7 @@ def live_session(
     data["status"] = SessionStatus(data["status"])
     data["banned_words"] = tuple(data.get("banned_words") or ())
     data["sale_paused"] = bool(data.get("sale_paused"))
+    data["sale_after_end"] = bool(data.get("sale_after_end"))
     return LiveSession(**data, offers=offers, attached_lot_ids=attached, moderator_ids=moderators)
 
 

@@ -1,7 +1,9 @@
-"""SqlSessionStaff: who and what a session may use: attached lots, moderators, sale pause.
+"""SqlSessionStaff: who and what a session may use: attached lots, moderators, sale control
+(pause, kept open after the end, offer prices).
 
 Each change is audited in its own transaction; the session read (SqlCatalogue.get_session)
-carries the result as `attached_lot_ids`, `moderator_ids`, `sale_paused`, `banned_words`.
+carries the result as `attached_lot_ids`, `moderator_ids`, `sale_paused`, `sale_after_end`,
+`banned_words` and its offers' prices.
 """
 
 from __future__ import annotations
@@ -11,9 +13,15 @@ from collections.abc import Sequence
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shop.adapters.sql import audit
-from shop.adapters.sql.tables import live_sessions, session_lots, session_moderators, utcnow
-from shop.catalogue import SessionStatus
+from shop.adapters.sql import audit, rows
+from shop.adapters.sql.tables import (
+    live_sessions,
+    offers,
+    session_lots,
+    session_moderators,
+    utcnow,
+)
+from shop.catalogue import Offer, SessionStatus
 from shop.errors import Conflict, NotFound
 
 
@@ -133,6 +141,60 @@ class SqlSessionStaff:
                 raise Conflict("only a live session's sale can be paused or resumed")
             action = "session.sale_pause" if paused else "session.sale_resume"
             await audit.record(conn, actor_id, action, "session", session_id)
+
+    async def set_sale_after_end(self, actor_id: int | None, session_id: int, keep: bool) -> None:
+        """Keep the sale open after the end (the replay sells while stock lasts), or not.
+
+        Allowed before, during and after the live: closing it after the end closes the sale
+        for good, keeping it open after the end reopens the replay's sale.
+        """
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(live_sessions)
+                .where(live_sessions.c.id == session_id)
+                .values(sale_after_end=keep)
+            )
+            if result.rowcount == 0:
+                raise NotFound(f"no live session {session_id}")
+            action = "session.sale_after_end_open" if keep else "session.sale_after_end_close"
+            await audit.record(conn, actor_id, action, "session", session_id)
+
+    async def set_offer_price(
+        self, actor_id: int | None, session_id: int, offer_id: int, price: int
+    ) -> Offer:
+        """A new price for an offer of a session that has not ended; orders placed from now
+        on pay it (orders already placed keep theirs)."""
+        async with self._engine.begin() as conn:
+            status = (
+                await conn.execute(
+                    select(live_sessions.c.status).where(live_sessions.c.id == session_id)
+                )
+            ).scalar_one_or_none()
+            if status is None:
+                raise NotFound(f"no live session {session_id}")
+            if status == SessionStatus.ENDED.value:
+                raise Conflict("this live session has ended: its prices are final")
+            old = (
+                await conn.execute(
+                    select(offers.c.price).where(
+                        offers.c.id == offer_id, offers.c.session_id == session_id
+                    )
+                )
+            ).scalar_one_or_none()
+            if old is None:
+                raise NotFound(f"offer {offer_id} is not part of session {session_id}")
+            row = (
+                await conn.execute(
+                    update(offers)
+                    .where(offers.c.id == offer_id)
+                    .values(price=price)
+                    .returning(offers)
+                )
+            ).one()
+            await audit.record(
+                conn, actor_id, "offer.price", "offer", offer_id, {"from": old, "to": price}
+            )
+        return rows.offer(row)
 
     async def set_banned_words(
         self, actor_id: int | None, session_id: int, words: Sequence[str]

@@ -97,6 +97,8 @@ live_sessions = Table(
     Column("created_at", UTCDateTime, nullable=False),
     # The sale paused by the host (orders refused) while the session stays live.
     Column("sale_paused", Boolean, nullable=False, server_default="0"),
+    # The host keeps the sale open after the end: the replay takes orders while stock lasts.
+    Column("sale_after_end", Boolean, nullable=False, server_default="0"),
     # This session's own banned chat words, edited by its moderators (on top of settings').
     Column("banned_words", JSON, nullable=True),
     CheckConstraint("status in ('scheduled','live','ended')", name="status"),
@@ -300,7 +302,8 @@ complaints = Table(
     Index("ix_complaints_status", "status", "id"),
 )
 
-# Replay moments: each pin during a session, timed, so a replay can jump to it.
+# Replay moments: each pin and price change during a session, timed, so a replay can jump
+# to it; `price` is the offer's price from that moment.
 session_moments = Table(
     "session_moments",
     metadata,
@@ -310,6 +313,7 @@ session_moments = Table(
     Column("kind", String(16), nullable=False),
     Column("offer_id", Integer, nullable=True),
     Column("title", String(200), nullable=False),
+    Column("price", BigInteger, nullable=True),
     Index("ix_session_moments_session", "session_id", "at"),
 )
 
