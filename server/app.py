@@ -7,11 +7,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
-
 from server import errors
 from server.body_limit import BodyLimit
 from server.live.capture import CaptureRawSend
+from server.live.front import FarmliveApp
 from server.media import media_routes
 from server.request_log import RequestIds
 from server.routes import (
@@ -47,13 +46,13 @@ def create_app(
     *,
     payment_http_client: Any = None,
     delivery_transports: dict[str, Any] | None = None,
-) -> FastAPI:
+) -> FarmliveApp:
     """The app; `payment_http_client` replaces Stripe's HTTP client and
     `delivery_transports` the carriers' and message providers' (tests pass fakes)."""
     settings = settings or Settings()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FarmliveApp) -> AsyncIterator[None]:
         # Index the address data (about half a second, once per process) before the first
         # buyer's order needs it, in a thread so the loop stays free.
         await asyncio.to_thread(divisions)
@@ -65,7 +64,7 @@ def create_app(
             app.state.services = services
             yield
 
-    app = FastAPI(
+    app = FarmliveApp(
         title="farmlive",
         version="0.1.0",
         lifespan=lifespan,

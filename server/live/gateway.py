@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -90,64 +91,18 @@ def make_sink(websocket: WebSocket, settings: Settings) -> Sink:
 
 
 async def serve_live(websocket: WebSocket, session_id: int, services: Services) -> None:
-    settings = services.settings
-    live = services.live
-    if not origin_allowed(websocket, settings):
-        log.info("live socket refused: origin %s", websocket.headers.get("origin"))
-        await websocket.close(code=1008)  # before accept: the handshake answers 403
+    viewer = await _admit(websocket, services)
+    if viewer is None:
         return
-    abuse = services.abuse
-    peer = websocket.client.host if websocket.client else ""
-    ip = abuse.client_ip(websocket) if abuse is not None else peer
-    if abuse is not None:
-        try:
-            await abuse.check_ip(abuse.limits.ws_connect_ip, websocket)
-        except RateLimited as exc:
-            await _refuse(websocket, exc)
-            return
-    secure = (settings.public_url or "").startswith("https:")
-    device, set_cookie = device_or_new(websocket, services.tokens, secure=secure)
-    headers = [(b"set-cookie", set_cookie.encode("latin-1"))] if set_cookie else None
-    await websocket.accept(headers=headers)
-    sink = make_sink(websocket, settings)
-    now = time.monotonic()
-    viewer = Viewer(
-        sink,
-        client_id=new_client_id(),
-        ip=ip,
-        device=device,
-        chat_bucket=live.throttle.connection_bucket(now),
-        frames=TokenBucket(live.frame_rate, now),
-    )
+    live, sink = services.live, viewer.sink
 
     async def facts_loader() -> SessionFacts:
         return await load_facts(services, session_id)
 
     try:
-        try:
-            facts = await live.sessions.get(session_id, facts_loader)
-        except NotFound:
-            sink.close(4004, "no such live session")
-            return
-        live.fanout.join(session_id, viewer)
-        conversation = Conversation(services, live, session_id, viewer, facts, facts_loader)
-        snapshot, keep = await build_snapshot(
-            facts=facts,
-            hub=live.hub,
-            gate=services.gate,
-            client_id=viewer.client_id,
-            viewers=live.viewers(session_id),
-        )
-        if not live.fanout.go_live(viewer, snapshot, keep):
-            live.fanout.drop(session_id, viewer, 4000, "too slow: the snapshot was not read")
-            return
-        if "token" in websocket.query_params:
-            # Tokens in URLs end up in proxies' and browsers' logs: staff sign in with a
-            # first {"type": "auth", "token"} message only, so this one is never used.
-            conversation.reply(
-                events.error("token_in_url", 'send the token as {"type": "auth", "token": ...}')
-            )
-        await _converse(websocket, conversation, settings)
+        conversation = await _join(websocket, services, session_id, viewer, facts_loader)
+        if conversation is not None:
+            await _converse(websocket, conversation, services.settings)
     except Closing as exc:
         if not sink.closed:
             sink.send_text(events.encode(events.error(exc.error, exc.reason)))
@@ -158,6 +113,77 @@ async def serve_live(websocket: WebSocket, session_id: int, services: Services) 
     finally:
         live.fanout.leave(session_id, viewer)
         await sink.aclose()
+
+
+async def _admit(websocket: WebSocket, services: Services) -> Viewer | None:
+    """Origin and connect-rate checks, then accept: the new viewer, or None if refused.
+
+    Its own function so that nothing it builds (headers, cookie) stays referenced by the
+    frame that lives as long as the socket.
+    """
+    settings = services.settings
+    if not origin_allowed(websocket, settings):
+        log.info("live socket refused: origin %s", websocket.headers.get("origin"))
+        await websocket.close(code=1008)  # before accept: the handshake answers 403
+        return None
+    abuse = services.abuse
+    peer = websocket.client.host if websocket.client else ""
+    ip = abuse.client_ip(websocket) if abuse is not None else peer
+    if abuse is not None:
+        try:
+            await abuse.check_ip(abuse.limits.ws_connect_ip, websocket)
+        except RateLimited as exc:
+            await _refuse(websocket, exc)
+            return None
+    secure = (settings.public_url or "").startswith("https:")
+    device, set_cookie = device_or_new(websocket, services.tokens, secure=secure)
+    headers = [(b"set-cookie", set_cookie.encode("latin-1"))] if set_cookie else None
+    await websocket.accept(headers=headers)
+    now = time.monotonic()
+    return Viewer(
+        make_sink(websocket, settings),
+        client_id=new_client_id(),
+        ip=ip,
+        device=device,
+        chat_bucket=services.live.throttle.connection_bucket(now),
+        frames=TokenBucket(services.live.frame_rate, now),
+    )
+
+
+async def _join(
+    websocket: WebSocket,
+    services: Services,
+    session_id: int,
+    viewer: Viewer,
+    facts_loader: Callable[[], Awaitable[SessionFacts]],
+) -> Conversation | None:
+    """Join the room, send the snapshot and what arrived meanwhile: the conversation, or
+    None when the socket is already closed (no such session, too slow to read)."""
+    live, sink = services.live, viewer.sink
+    try:
+        facts = await live.sessions.get(session_id, facts_loader)
+    except NotFound:
+        sink.close(4004, "no such live session")
+        return None
+    live.fanout.join(session_id, viewer)
+    conversation = Conversation(services, live, session_id, viewer, facts, facts_loader)
+    snapshot, keep = await build_snapshot(
+        facts=facts,
+        hub=live.hub,
+        gate=services.gate,
+        client_id=viewer.client_id,
+        viewers=live.viewers(session_id),
+    )
+    if not live.fanout.go_live(viewer, snapshot, keep):
+        live.fanout.drop(session_id, viewer, 4000, "too slow: the snapshot was not read")
+        return None
+    if "token" in websocket.query_params:
+        # Tokens in URLs end up in proxies' and browsers' logs: staff sign in with a
+        # first {"type": "auth", "token"} message only, so this one is never used.
+        conversation.reply(
+            events.error("token_in_url", 'send the token as {"type": "auth", "token": ...}')
+        )
+    return conversation
 
 
 async def _refuse(websocket: WebSocket, exc: RateLimited) -> None:

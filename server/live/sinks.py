@@ -22,6 +22,8 @@ from typing import Any, Protocol
 from starlette.websockets import WebSocket
 from websockets.frames import Frame, Opcode
 
+from server.live.slim import SLIMMED, slim
+
 log = logging.getLogger("farmlive.live")
 
 try:  # uvicorn's default WebSocket protocol since 0.35
@@ -87,11 +89,12 @@ class DirectSink:
         if _SansIO is None or not isinstance(proto, _SansIO):
             return None
         conn = getattr(proto, "conn", None)
-        needed = ("transport", "close_sent", "queue", "read_paused", "close_timer", "loop")
+        needed = ("transport", "close_sent", "read_paused", "close_timer", "loop", *SLIMMED)
         if conn is None or not all(hasattr(proto, name) for name in needed):
             return None
-        if not hasattr(conn, "max_message_size"):
+        if not hasattr(conn, "max_message_size") or not proto.handshake_complete:
             return None
+        slim(proto)  # what an idle socket need not keep (server/live/slim.py)
         # websockets reads this before each frame: a larger one fails the connection (1009).
         conn.max_message_size = max_frame_bytes
         sock = proto.transport.get_extra_info("socket")
