@@ -11,6 +11,7 @@ from server import errors
 from server.body_limit import BodyLimit
 from server.live.capture import CaptureRawSend
 from server.live.front import FarmliveApp
+from server.live.gateway import live_gateway
 from server.media import media_routes
 from server.request_log import RequestIds
 from server.routes import (
@@ -62,6 +63,7 @@ def create_app(
             delivery_transports=delivery_transports,
         ) as services:
             app.state.services = services
+            app.state.live_gateway = live_gateway(services)  # the live socket's parts
             yield
 
     app = FarmliveApp(

@@ -45,7 +45,7 @@ def live_session_id(scope: Scope) -> int | None:
 class FarmliveApp(FastAPI):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         sid = live_session_id(scope)
-        if sid is None or not hasattr(self.state, "services"):
+        if sid is None or not hasattr(self.state, "live_gateway"):
             await super().__call__(scope, receive, send)
             return
         from server.live.gateway import serve_live  # the gateway imports the routes' views
@@ -55,4 +55,4 @@ class FarmliveApp(FastAPI):
         if extensions is None:
             scope["extensions"] = extensions = {}
         extensions[RAW_SEND] = send
-        await serve_live(WebSocket(scope, receive, send), sid, self.state.services)
+        await serve_live(WebSocket(scope, receive, send), sid, self.state.live_gateway)

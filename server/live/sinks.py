@@ -23,6 +23,7 @@ from starlette.websockets import WebSocket
 from websockets.frames import Frame, Opcode
 
 from server.live.slim import SLIMMED, slim
+from shop.tasks import TaskSet
 
 log = logging.getLogger("farmlive.live")
 
@@ -153,9 +154,8 @@ class QueuedSink:
         self._close: tuple[int, str] | None = None
         self._done = asyncio.Event()
         self._sending = False
-        self._task: asyncio.Task[None] | None = asyncio.create_task(
-            self._write(), name="live-queued-sink"
-        )
+        self._tasks = TaskSet()
+        self._writer = self._tasks.spawn(self._write(), name="live-queued-sink")
         self.closed = False
 
     def send(self, frame: bytes, payload: str) -> bool:
@@ -181,8 +181,8 @@ class QueuedSink:
             while not self._queue.empty():
                 self._queue.get_nowait()
             self._queue.put_nowait(None)
-            if self._sending and self._task is not None:
-                self._task.cancel()  # stuck writing to a client that does not read
+            if self._sending:
+                self._writer.cancel()  # stuck writing to a client that does not read
 
     async def _write(self) -> None:
         try:
@@ -220,11 +220,5 @@ class QueuedSink:
 
     async def aclose(self) -> None:
         self.closed = True
-        task, self._task = self._task, None
-        if task is None:
-            return
-        if self._close is not None:  # let the writer finish: queued events, then the close
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._done.wait()), CLOSE_GRACE_S)
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        # After a close(), let the writer finish: queued events, then the close frame.
+        await self._tasks.close(grace_s=CLOSE_GRACE_S if self._close is not None else 0)
