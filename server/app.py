@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
-
 from server import errors
 from server.body_limit import BodyLimit
 from server.live.capture import CaptureRawSend
+from server.live.front import FarmliveApp
+from server.live.gateway import live_gateway
 from server.media import media_routes
 from server.request_log import RequestIds
 from server.routes import (
@@ -47,13 +47,13 @@ def create_app(
     *,
     payment_http_client: Any = None,
     delivery_transports: dict[str, Any] | None = None,
-) -> FastAPI:
+) -> FarmliveApp:
     """The app; `payment_http_client` replaces Stripe's HTTP client and
     `delivery_transports` the carriers' and message providers' (tests pass fakes)."""
     settings = settings or Settings()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FarmliveApp) -> AsyncIterator[None]:
         # Index the address data (about half a second, once per process) before the first
         # buyer's order needs it, in a thread so the loop stays free.
         await asyncio.to_thread(divisions)
@@ -63,9 +63,10 @@ def create_app(
             delivery_transports=delivery_transports,
         ) as services:
             app.state.services = services
+            app.state.live_gateway = live_gateway(services)  # the live socket's parts
             yield
 
-    app = FastAPI(
+    app = FarmliveApp(
         title="farmlive",
         version="0.1.0",
         lifespan=lifespan,

@@ -75,7 +75,7 @@ def _serve(settings: Settings, host: str, port: int, demo: bool) -> int:
     import uvicorn
 
     from server.app import create_app
-    from server.http_limits import uvicorn_limits
+    from server.http_limits import serve_options
 
     if demo:
         asyncio.run(_print_demo(settings, host, port))
@@ -86,12 +86,7 @@ def _serve(settings: Settings, host: str, port: int, demo: bool) -> int:
         port=port,
         log_level=settings.log_level,
         log_config=log_config(settings.log_level),
-        # Browsers ask for permessage-deflate by default; it halves fan-out throughput.
-        ws_per_message_deflate=False,
-        ws_max_size=settings.live_max_frame_bytes,
-        proxy_headers=False,
-        access_log=False,
-        **uvicorn_limits(settings),
+        **serve_options(settings),
     )
     return 0
 

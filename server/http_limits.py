@@ -72,6 +72,15 @@ class BoundedHttpTools(HttpToolsProtocol):
         self._end_head()
         super().on_headers_complete()
 
+    def handle_websocket_upgrade(self) -> None:
+        super().handle_websocket_upgrade()
+        # The WebSocket protocol owns the transport now; this object is only garbage, in
+        # a cycle with its parser (which holds it), so without this it would wait for a
+        # full GC pass with the request's scope and headers: break the cycle.
+        self.parser = None  # type: ignore[assignment]
+        self.scope = None  # type: ignore[assignment]
+        self.headers = None  # type: ignore[assignment]
+
     def _head_expired(self) -> None:
         self._head_timer = None
         if self._in_head and not self.transport.is_closing():
@@ -110,4 +119,17 @@ def uvicorn_limits(settings: Settings) -> dict[str, Any]:
         "timeout_keep_alive": settings.http_keep_alive_s,
         "limit_concurrency": settings.http_max_connections,
         "backlog": settings.http_backlog,
+    }
+
+
+def serve_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn.run keyword arguments for the app server (`farmlive serve`, bench/fanout.py)."""
+    return {
+        **uvicorn_limits(settings),
+        # Browsers ask for permessage-deflate by default; it halves fan-out throughput and
+        # keeps a zlib context per socket.
+        "ws_per_message_deflate": False,
+        "ws_max_size": settings.live_max_frame_bytes,
+        "proxy_headers": False,
+        "access_log": False,
     }

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from server.errors import Unauthenticated
 from server.live.fanout import Viewer
 from server.live.snapshot import SessionFacts
-from shop.accounts import require_session_moderation
+from shop.accounts import User, require_session_moderation
 from shop.chat_orders import Draft, parse_order_message
 from shop.errors import Forbidden, InvalidInput, NotFound, ShopError
 from shop.live import events
@@ -28,7 +28,6 @@ from shop.live.restrictions import ban_keys, mute_keys
 
 if TYPE_CHECKING:
     from server.live.room import LiveRoom
-    from server.services import Services
 
 log = logging.getLogger("farmlive.live")
 
@@ -45,17 +44,22 @@ class Closing(Exception):
         self.error = error
 
 
+# A staff token -> its account; raises Unauthenticated or NotFound (server.auth's signer
+# and the accounts store, wired by the gateway).
+SignIn = Callable[[str], Awaitable[User]]
+
+
 class Conversation:
     def __init__(
         self,
-        services: Services,
+        sign_in: SignIn,
         live: LiveRoom,
         session_id: int,
         viewer: Viewer,
         facts: SessionFacts,
         load_facts: Callable[[], Awaitable[SessionFacts]],
     ) -> None:
-        self.services = services
+        self._sign_in = sign_in
         self.live = live
         self.session_id = session_id
         self.viewer = viewer
@@ -103,7 +107,7 @@ class Conversation:
         if not isinstance(token, str) or not token:
             raise Closing(4001, "unauthenticated: a staff token is required", "unauthenticated")
         try:
-            user = await self.services.accounts.get(self.services.tokens.user_id(token))
+            user = await self._sign_in(token)
         except (Unauthenticated, NotFound):
             raise Closing(4001, "the token is invalid or expired", "unauthenticated") from None
         if not user.active:

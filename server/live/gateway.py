@@ -20,6 +20,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -28,7 +30,7 @@ from starlette.websockets import WebSocket
 from server.device import device_or_new
 from server.errors import RateLimited
 from server.live.capture import RAW_SEND
-from server.live.conversation import Closing, Conversation
+from server.live.conversation import Closing, Conversation, SignIn
 from server.live.fanout import Viewer
 from server.live.sinks import DirectSink, QueuedSink, Sink
 from server.live.snapshot import SessionFacts, build_snapshot, offer_refs
@@ -39,13 +41,52 @@ from shop.live.identity import new_client_id
 from shop.live.ratelimit import TokenBucket
 
 if TYPE_CHECKING:
+    from server.abuse import Abuse
+    from server.auth import TokenSigner
+    from server.live.room import LiveRoom
     from server.services import Services
     from server.settings import Settings
+    from shop.accounts import User
+    from shop.gate import InventoryGate
 
 log = logging.getLogger("farmlive.live")
 
 FLOOD_CODE, FLOOD_REASON = 4029, "too many messages"
 QUEUED_SINK_MESSAGES = 256
+
+
+@dataclass(frozen=True, slots=True)
+class LiveGateway:
+    """What the live socket works with, handed over by the composition root (see
+    `live_gateway`), instead of reaching through the whole `Services`."""
+
+    settings: Settings
+    live: LiveRoom
+    gate: InventoryGate  # the snapshot's lot figures
+    tokens: TokenSigner  # the signed device cookie
+    abuse: Abuse | None  # the per-address connect limit
+    load_facts: Callable[[int], Awaitable[SessionFacts]]  # a session's snapshot facts
+    sign_in: SignIn  # a staff token -> its account
+
+
+def live_gateway(services: Services) -> LiveGateway:
+    """The gateway's parts, taken from the app's services once (in the lifespan)."""
+
+    async def load(session_id: int) -> SessionFacts:
+        return await load_facts(services, session_id)
+
+    async def sign_in(token: str) -> User:
+        return await services.accounts.get(services.tokens.user_id(token))
+
+    return LiveGateway(
+        settings=services.settings,
+        live=services.live,
+        gate=services.gate,
+        tokens=services.tokens,
+        abuse=services.abuse,
+        load_facts=load,
+        sign_in=sign_in,
+    )
 
 
 async def load_facts(services: Services, session_id: int) -> SessionFacts:
@@ -89,65 +130,19 @@ def make_sink(websocket: WebSocket, settings: Settings) -> Sink:
     return QueuedSink(websocket, QUEUED_SINK_MESSAGES)
 
 
-async def serve_live(websocket: WebSocket, session_id: int, services: Services) -> None:
-    settings = services.settings
-    live = services.live
-    if not origin_allowed(websocket, settings):
-        log.info("live socket refused: origin %s", websocket.headers.get("origin"))
-        await websocket.close(code=1008)  # before accept: the handshake answers 403
+async def serve_live(websocket: WebSocket, session_id: int, parts: LiveGateway) -> None:
+    viewer = await _admit(websocket, parts)
+    if viewer is None:
         return
-    abuse = services.abuse
-    peer = websocket.client.host if websocket.client else ""
-    ip = abuse.client_ip(websocket) if abuse is not None else peer
-    if abuse is not None:
-        try:
-            await abuse.check_ip(abuse.limits.ws_connect_ip, websocket)
-        except RateLimited as exc:
-            await _refuse(websocket, exc)
-            return
-    secure = (settings.public_url or "").startswith("https:")
-    device, set_cookie = device_or_new(websocket, services.tokens, secure=secure)
-    headers = [(b"set-cookie", set_cookie.encode("latin-1"))] if set_cookie else None
-    await websocket.accept(headers=headers)
-    sink = make_sink(websocket, settings)
-    now = time.monotonic()
-    viewer = Viewer(
-        sink,
-        client_id=new_client_id(),
-        ip=ip,
-        device=device,
-        chat_bucket=live.throttle.connection_bucket(now),
-        frames=TokenBucket(live.frame_rate, now),
-    )
+    live, sink = parts.live, viewer.sink
 
     async def facts_loader() -> SessionFacts:
-        return await load_facts(services, session_id)
+        return await parts.load_facts(session_id)
 
     try:
-        try:
-            facts = await live.sessions.get(session_id, facts_loader)
-        except NotFound:
-            sink.close(4004, "no such live session")
-            return
-        live.fanout.join(session_id, viewer)
-        conversation = Conversation(services, live, session_id, viewer, facts, facts_loader)
-        snapshot, keep = await build_snapshot(
-            facts=facts,
-            hub=live.hub,
-            gate=services.gate,
-            client_id=viewer.client_id,
-            viewers=live.viewers(session_id),
-        )
-        if not live.fanout.go_live(viewer, snapshot, keep):
-            live.fanout.drop(session_id, viewer, 4000, "too slow: the snapshot was not read")
-            return
-        if "token" in websocket.query_params:
-            # Tokens in URLs end up in proxies' and browsers' logs: staff sign in with a
-            # first {"type": "auth", "token"} message only, so this one is never used.
-            conversation.reply(
-                events.error("token_in_url", 'send the token as {"type": "auth", "token": ...}')
-            )
-        await _converse(websocket, conversation, settings)
+        conversation = await _join(websocket, parts, session_id, viewer, facts_loader)
+        if conversation is not None:
+            await _converse(websocket, conversation, parts.settings)
     except Closing as exc:
         if not sink.closed:
             sink.send_text(events.encode(events.error(exc.error, exc.reason)))
@@ -158,6 +153,77 @@ async def serve_live(websocket: WebSocket, session_id: int, services: Services) 
     finally:
         live.fanout.leave(session_id, viewer)
         await sink.aclose()
+
+
+async def _admit(websocket: WebSocket, parts: LiveGateway) -> Viewer | None:
+    """Origin and connect-rate checks, then accept: the new viewer, or None if refused.
+
+    Its own function so that nothing it builds (headers, cookie) stays referenced by the
+    frame that lives as long as the socket.
+    """
+    settings = parts.settings
+    if not origin_allowed(websocket, settings):
+        log.info("live socket refused: origin %s", websocket.headers.get("origin"))
+        await websocket.close(code=1008)  # before accept: the handshake answers 403
+        return None
+    abuse = parts.abuse
+    peer = websocket.client.host if websocket.client else ""
+    ip = abuse.client_ip(websocket) if abuse is not None else peer
+    if abuse is not None:
+        try:
+            await abuse.check_ip(abuse.limits.ws_connect_ip, websocket)
+        except RateLimited as exc:
+            await _refuse(websocket, exc)
+            return None
+    secure = (settings.public_url or "").startswith("https:")
+    device, set_cookie = device_or_new(websocket, parts.tokens, secure=secure)
+    headers = [(b"set-cookie", set_cookie.encode("latin-1"))] if set_cookie else None
+    await websocket.accept(headers=headers)
+    now = time.monotonic()
+    return Viewer(
+        make_sink(websocket, settings),
+        client_id=new_client_id(),
+        ip=ip,
+        device=device,
+        chat_bucket=parts.live.throttle.connection_bucket(now),
+        frames=TokenBucket(parts.live.frame_rate, now),
+    )
+
+
+async def _join(
+    websocket: WebSocket,
+    parts: LiveGateway,
+    session_id: int,
+    viewer: Viewer,
+    facts_loader: Callable[[], Awaitable[SessionFacts]],
+) -> Conversation | None:
+    """Join the room, send the snapshot and what arrived meanwhile: the conversation, or
+    None when the socket is already closed (no such session, too slow to read)."""
+    live, sink = parts.live, viewer.sink
+    try:
+        facts = await live.sessions.get(session_id, facts_loader)
+    except NotFound:
+        sink.close(4004, "no such live session")
+        return None
+    live.fanout.join(session_id, viewer)
+    conversation = Conversation(parts.sign_in, live, session_id, viewer, facts, facts_loader)
+    snapshot, keep = await build_snapshot(
+        facts=facts,
+        hub=live.hub,
+        gate=parts.gate,
+        client_id=viewer.client_id,
+        viewers=live.viewers(session_id),
+    )
+    if not live.fanout.go_live(viewer, snapshot, keep):
+        live.fanout.drop(session_id, viewer, 4000, "too slow: the snapshot was not read")
+        return None
+    if "token" in websocket.query_params:
+        # Tokens in URLs end up in proxies' and browsers' logs: staff sign in with a
+        # first {"type": "auth", "token"} message only, so this one is never used.
+        conversation.reply(
+            events.error("token_in_url", 'send the token as {"type": "auth", "token": ...}')
+        )
+    return conversation
 
 
 async def _refuse(websocket: WebSocket, exc: RateLimited) -> None:

@@ -7,7 +7,6 @@ The order path and staff actions call its hooks; the relay calls `set_stream_sta
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -28,6 +27,7 @@ from shop.live.lots import ListSessions
 from shop.live.ratelimit import ChatThrottle, Rate
 from shop.live.service import LiveService
 from shop.orders import Order
+from shop.tasks import TaskSet
 
 log = logging.getLogger("farmlive.live")
 
@@ -66,17 +66,16 @@ class LiveRoom:
         self.viewer_totals: dict[int, int] = {}
         self._session_rules: dict[tuple[str, ...], ChatRules] = {}
         self._sent_totals: dict[int, int] = {}
-        self._viewers_task: asyncio.Task[None] | None = None
+        self._reported: set[int] = set()  # sessions this instance last reported viewers of
+        self._tasks = TaskSet()
 
     async def start(self) -> None:
         await self.service.start(self._deliver)
-        self._viewers_task = asyncio.create_task(self._viewers_loop(), name="live-viewers")
+        if not self._tasks:
+            self._tasks.every(VIEWERS_INTERVAL_S, self._count_step, name="live-viewers")
 
     async def stop(self) -> None:
-        task, self._viewers_task = self._viewers_task, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await self._tasks.close(grace_s=0)  # a count in flight is only a count: cancel it
         await self.service.stop()
 
     def session_rules(self, words: tuple[str, ...]) -> ChatRules:
@@ -128,14 +127,11 @@ class LiveRoom:
         local = len(room.viewers) if (room := self.fanout.rooms.get(session_id)) else 0
         return max(self.viewer_totals.get(session_id, 0), local)
 
-    async def _viewers_loop(self) -> None:
-        reported: set[int] = set()
-        while True:
-            await asyncio.sleep(VIEWERS_INTERVAL_S)
-            try:
-                await self.count_viewers(reported)
-            except Exception as exc:
-                log.warning("viewer count failed: %s", exc)
+    async def _count_step(self) -> None:
+        try:
+            await self.count_viewers(self._reported)
+        except Exception as exc:  # the hub is down: a warning, the next second retries
+            log.warning("viewer count failed: %s", exc)
 
     async def count_viewers(self, reported: set[int]) -> None:
         """Report this instance's viewers, read the totals, tell rooms whose total moved."""

@@ -22,6 +22,9 @@ from typing import Any, Protocol
 from starlette.websockets import WebSocket
 from websockets.frames import Frame, Opcode
 
+from server.live.slim import SLIMMED, slim
+from shop.tasks import TaskSet
+
 log = logging.getLogger("farmlive.live")
 
 try:  # uvicorn's default WebSocket protocol since 0.35
@@ -87,11 +90,12 @@ class DirectSink:
         if _SansIO is None or not isinstance(proto, _SansIO):
             return None
         conn = getattr(proto, "conn", None)
-        needed = ("transport", "close_sent", "queue", "read_paused", "close_timer", "loop")
+        needed = ("transport", "close_sent", "read_paused", "close_timer", "loop", *SLIMMED)
         if conn is None or not all(hasattr(proto, name) for name in needed):
             return None
-        if not hasattr(conn, "max_message_size"):
+        if not hasattr(conn, "max_message_size") or not proto.handshake_complete:
             return None
+        slim(proto)  # what an idle socket need not keep (server/live/slim.py)
         # websockets reads this before each frame: a larger one fails the connection (1009).
         conn.max_message_size = max_frame_bytes
         sock = proto.transport.get_extra_info("socket")
@@ -150,9 +154,8 @@ class QueuedSink:
         self._close: tuple[int, str] | None = None
         self._done = asyncio.Event()
         self._sending = False
-        self._task: asyncio.Task[None] | None = asyncio.create_task(
-            self._write(), name="live-queued-sink"
-        )
+        self._tasks = TaskSet()
+        self._writer = self._tasks.spawn(self._write(), name="live-queued-sink")
         self.closed = False
 
     def send(self, frame: bytes, payload: str) -> bool:
@@ -178,8 +181,8 @@ class QueuedSink:
             while not self._queue.empty():
                 self._queue.get_nowait()
             self._queue.put_nowait(None)
-            if self._sending and self._task is not None:
-                self._task.cancel()  # stuck writing to a client that does not read
+            if self._sending:
+                self._writer.cancel()  # stuck writing to a client that does not read
 
     async def _write(self) -> None:
         try:
@@ -217,11 +220,5 @@ class QueuedSink:
 
     async def aclose(self) -> None:
         self.closed = True
-        task, self._task = self._task, None
-        if task is None:
-            return
-        if self._close is not None:  # let the writer finish: queued events, then the close
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._done.wait()), CLOSE_GRACE_S)
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        # After a close(), let the writer finish: queued events, then the close frame.
+        await self._tasks.close(grace_s=CLOSE_GRACE_S if self._close is not None else 0)

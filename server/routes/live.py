@@ -20,7 +20,7 @@ router = APIRouter(tags=["live"])
 
 @router.websocket("/ws/sessions/{sid}")
 async def live_socket(websocket: WebSocket, sid: PathId) -> None:
-    await serve_live(websocket, sid, websocket.app.state.services)
+    await serve_live(websocket, sid, websocket.app.state.live_gateway)
 
 
 @router.post("/api/sessions/{sid}/chat/{message_id}/delete", response_model=ChatDeleted)

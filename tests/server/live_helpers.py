@@ -141,8 +141,11 @@ async def add_staff(app: Any) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def live_server(tmp_path: Path, **overrides: Any) -> AsyncIterator[LiveServer]:
-    """create_app(settings) served by uvicorn (deflate off, as `farmlive serve`)."""
+async def live_server(
+    tmp_path: Path, *, cli_options: bool = False, **overrides: Any
+) -> AsyncIterator[LiveServer]:
+    """create_app(settings) served by uvicorn (deflate off, as `farmlive serve`); with
+    `cli_options` exactly as `farmlive serve` runs it (server/http_limits.serve_options)."""
     from server.app import create_app
     from server.settings import Settings
     from tests.conftest import TEST_HOLD_BUDGET
@@ -154,14 +157,13 @@ async def live_server(tmp_path: Path, **overrides: Any) -> AsyncIterator[LiveSer
         **{**TEST_HOLD_BUDGET, **overrides},
     )
     app = create_app(settings)
+    options: dict[str, Any] = {"access_log": False, "ws_per_message_deflate": False}
+    if cli_options:
+        from server.http_limits import serve_options
+
+        options = serve_options(settings)
     config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=0,
-        lifespan="on",
-        log_level="warning",
-        access_log=False,
-        ws_per_message_deflate=False,
+        app, host="127.0.0.1", port=0, lifespan="on", log_level="warning", **options
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
