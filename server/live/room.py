@@ -112,6 +112,13 @@ class LiveRoom:
         except HubUnavailable as exc:
             log.warning("live room not told of session %s: %s", session.id, exc.message)
 
+    async def price_changed(self, session_id: int, offer_id: int, price: int) -> None:
+        """Viewers get the new price live; a hub outage does not undo the change (logged)."""
+        try:
+            await self.service.price_changed(session_id, offer_id, price)
+        except HubUnavailable as exc:
+            log.warning("price of offer %s in session %s not told: %s", offer_id, session_id, exc)
+
     async def set_stream_status(self, session_id: int, status: str) -> None:
         """For the relay: the stream is `live`, `paused` or `ended` (else InvalidInput).
 

@@ -122,6 +122,8 @@ async def change_price(
         raise NotFound(f"offer {offer_id} is not part of session {sid}")
     offer = await services.session_staff.set_offer_price(user.id, sid, offer_id, body.price)
     session = await _changed(services, sid)
+    if offer.price != old.price:
+        await services.live.price_changed(sid, offer_id, offer.price)
     await record_price_change(services.moments, session, offer, old.price)
     return offer
 

@@ -91,6 +91,11 @@ def pin(offer_id: int | None) -> Event:
     return {"type": "pin", "offer_id": offer_id}
 
 
+def price(offer_id: int, price: int) -> Event:
+    """An offer's new price (VND) from now on; orders already placed keep theirs."""
+    return {"type": "price", "offer_id": offer_id, "price": price}
+
+
 def viewers(count: int) -> Event:
     return {"type": "viewers", "count": count}
 

@@ -104,6 +104,10 @@ class LiveService:
                 # Opening or closing the sale: give every room the figures once.
                 self.stock.mark_session(session.id, {o.lot_id for o in session.offers})
 
+    async def price_changed(self, session_id: int, offer_id: int, price: int) -> None:
+        """Staff changed an offer's price: open order sheets must not show the old one."""
+        await self.publish(session_id, events.price(offer_id, price))
+
     async def set_stream_status(self, session_id: int, status: str) -> None:
         """The relay's hook: the stream is `live`, `paused` (publisher gone) or `ended`."""
         if status not in events.STREAM_STATUSES:

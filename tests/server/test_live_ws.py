@@ -230,6 +230,31 @@ async def test_pin_and_status_reach_viewers_and_later_snapshots(srv: LiveServer)
         await p.close()
 
 
+async def test_a_price_change_reaches_viewers_and_later_snapshots(srv: LiveServer) -> None:
+    """A new price is pushed as a `price` event once (none for the same price again), and a
+    viewer joining later reads it in the snapshot."""
+    s = await live_session(srv.api)
+    sid, offer_id = s["sid"], s["offers"]["VL5"]
+    peer = await viewer(srv, sid)
+    url = f"/api/sessions/{sid}/offers/{offer_id}"
+    for price in (199_000, 199_000):
+        r = await srv.api.client.patch(url, json={"price": price}, headers=srv.api.auth("host"))
+        assert r.status_code == 200, r.text
+    event = await peer.expect("price")
+    assert (event["offer_id"], event["price"]) == (offer_id, 199_000)
+    await srv.api.client.post(
+        f"/api/sessions/{sid}/pin", json={"offer_id": offer_id}, headers=srv.api.auth("host")
+    )
+    await peer.expect("pin")  # later than any second price event would have been
+    assert len(peer.of("price")) == 1
+    late = await viewer(srv, sid)
+    snap = late.of("snapshot")[0]
+    offer = next(o for o in snap["session"]["offers"] if o["id"] == offer_id)
+    assert offer["price"] == 199_000
+    for p in (peer, late):
+        await p.close()
+
+
 async def test_moderation_delete_mute_ban_and_audit(srv: LiveServer) -> None:
     """Delete reaches everyone; mute silences; ban closes with 4003 and sticks; all audited."""
     s = await live_session(srv.api)

@@ -323,6 +323,15 @@ function onEvent(ev) {
         renderOffer();
       }
       break;
+    case "price":
+      // A new price from now on: the card and an open order sheet show it at once.
+      if (state.session) {
+        const offers = (state.session.offers || []).map((o) =>
+          o.id === ev.offer_id ? { ...o, price: ev.price } : o,
+        );
+        applySession({ ...state.session, offers });
+      }
+      break;
     case "viewers":
       renderViewers(ev.count);
       break;
