@@ -1,0 +1,129 @@
+"""One RTMP connection's FLV muxer: the publisher's H.264 as it came, its Opus as AAC.
+
+The relay holds each H.264 access unit in Annex B form with SPS/PPS in front of every
+keyframe (`stream.parameter_sets`). FFmpeg's FLV muxer writes the AVC sequence header
+from the stream's extradata and turns Annex B units into length-prefixed ones itself
+once that extradata is Annex B too; the extradata (and the picture size) come from the
+first keyframe, read by FFmpeg's raw H.264 demuxer, so nothing is decoded or encoded.
+Audio is the only transcode: RTMP platforms take AAC, not Opus.
+
+Timestamps start at zero for each connection. Each kind starts where the wall clock
+says it arrived after the first keyframe (as `stream.hls` does) and then follows its
+own RTP clock, never going back.
+
+Blocking: `connect()` opens the connection (TCP, RTMP handshake, FLV header) and
+`write()` may wait on the network; both belong on the destination's own thread.
+"""
+
+from __future__ import annotations
+
+import fractions
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import av
+
+VIDEO_CLOCK = 90000
+AUDIO_RATE = 48000
+MS = fractions.Fraction(1, 1000)
+AUDIO_TIME_BASE = fractions.Fraction(1, AUDIO_RATE)
+AAC_BIT_RATE = 128000
+
+# FLV on a network: no seeking back to write duration and size; RTMP "live" publishing.
+# Interleaving waits at most half a second: a lagging kind must not hold the other back.
+_CONTAINER_OPTIONS = {"flvflags": "no_duration_filesize", "max_interleave_delta": "500000"}
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One of the publisher's frames, as every destination of the room receives it."""
+
+    kind: str  # "video" (H.264, Annex B) or "audio" (Opus)
+    data: bytes
+    pts: int  # on the kind's RTP clock (90 kHz video, 48 kHz audio)
+    keyframe: bool
+    arrived: float  # monotonic seconds, when the relay got it
+
+
+class FlvMuxer:
+    """FLV to one RTMP URL, opened from the first keyframe; `close()` ends the stream."""
+
+    def __init__(self, url: str, first: Frame, *, has_audio: bool) -> None:
+        self._container: Any = av.open(
+            url, "w", format="flv", container_options=dict(_CONTAINER_OPTIONS)
+        )
+        with av.open(io.BytesIO(first.data), format="h264") as source:
+            template = source.streams.video[0]
+            self.width = template.codec_context.width
+            self.height = template.codec_context.height
+            self._video = self._container.add_stream_from_template(template, opaque=True)
+        self._video.time_base = MS
+        self._audio: Any = None
+        self._opus: Any = None
+        if has_audio:
+            self._audio = self._container.add_stream("aac", rate=AUDIO_RATE, layout="stereo")
+            self._audio.bit_rate = AAC_BIT_RATE
+            self._opus = av.CodecContext.create("opus", "r")
+        self._t0 = first.arrived
+        # Per kind: (the publisher's first pts, where it lands on the output clock).
+        self._bases: dict[str, tuple[int, float]] = {}
+        self._last_video_ms = -1
+        self._next_audio = 0  # the first sample the next decoded audio may start at
+        self.frames = 0
+        self.bytes = 0
+
+    def connect(self) -> None:
+        """Open the connection and send the FLV header (blocking)."""
+        self._container.start_encoding()
+
+    def write(self, frame: Frame) -> None:
+        if frame.kind == "video":
+            self._write_video(frame)
+        elif self._audio is not None:
+            self._write_audio(frame)
+
+    def close(self) -> None:
+        container, self._container = self._container, None
+        if container is None:
+            return
+        try:
+            if self._audio is not None:
+                for out in self._audio.encode(None):
+                    container.mux(out)
+        finally:
+            container.close()
+
+    # -- internals -------------------------------------------------------------------
+
+    def _write_video(self, frame: Frame) -> None:
+        ms = round(self._on_output_clock(frame, VIDEO_CLOCK) * 1000)
+        ms = max(ms, self._last_video_ms + 1)
+        self._last_video_ms = ms
+        packet = av.Packet(frame.data)
+        packet.pts = packet.dts = ms
+        packet.time_base = MS
+        packet.is_keyframe = frame.keyframe
+        packet.stream = self._video
+        self._container.mux(packet)
+        self.frames += 1
+        self.bytes += len(frame.data)
+
+    def _write_audio(self, frame: Frame) -> None:
+        start = round(self._on_output_clock(frame, AUDIO_RATE) * AUDIO_RATE)
+        # Lost packets leave a gap (the clock moves on); jitter never moves audio back.
+        sample = max(start, self._next_audio)
+        for decoded in self._opus.decode(av.Packet(frame.data)):
+            decoded.pts = sample
+            decoded.time_base = AUDIO_TIME_BASE
+            sample += decoded.samples
+            for out in self._audio.encode(decoded):
+                self._container.mux(out)
+        self._next_audio = sample
+
+    def _on_output_clock(self, frame: Frame, rate: int) -> float:
+        """Seconds since this connection's first keyframe, on the frame's own clock."""
+        base = self._bases.get(frame.kind)
+        if base is None:
+            base = self._bases[frame.kind] = (frame.pts, max(0.0, frame.arrived - self._t0))
+        return max(0.0, base[1] + (frame.pts - base[0]) / rate)
