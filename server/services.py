@@ -264,8 +264,7 @@ async def open_services(
             abuse=_abuse(settings, redis, metrics),
         )
         await _open_after_sale(stack, services, wing.ledger, secret, delivery_transports or {})
-        services.moments = SqlMoments(engine)
-        services.restream = SqlRestream(engine)
+        services.moments, services.restream = SqlMoments(engine), SqlRestream(engine)
         services.session_listeners.extend(
             [
                 wing.forget_session,
