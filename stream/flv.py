@@ -5,7 +5,9 @@ keyframe (`stream.parameter_sets`). FFmpeg's FLV muxer writes the AVC sequence h
 from the stream's extradata and turns Annex B units into length-prefixed ones itself
 once that extradata is Annex B too; the extradata (and the picture size) come from the
 first keyframe, read by FFmpeg's raw H.264 demuxer, so nothing is decoded or encoded.
-Audio is the only transcode: RTMP platforms take AAC, not Opus.
+Audio is the only transcode (RTMP platforms take AAC, not Opus), done once per room
+for all its destinations by `stream.aac`: the muxer gets AAC frames and only muxes
+them, into a stream whose header comes from an AAC encoder of the same settings.
 
 Timestamps start at zero for each connection. Each kind starts where the wall clock
 says it arrived after the first keyframe (as `stream.hls` does) and then follows its
@@ -27,7 +29,6 @@ import av
 VIDEO_CLOCK = 90000
 AUDIO_RATE = 48000
 MS = fractions.Fraction(1, 1000)
-AUDIO_TIME_BASE = fractions.Fraction(1, AUDIO_RATE)
 AAC_BIT_RATE = 128000
 
 # FLV on a network: no seeking back to write duration and size; RTMP "live" publishing.
@@ -39,9 +40,9 @@ _CONTAINER_OPTIONS = {"flvflags": "no_duration_filesize", "max_interleave_delta"
 class Frame:
     """One of the publisher's frames, as every destination of the room receives it."""
 
-    kind: str  # "video" (H.264, Annex B) or "audio" (Opus)
+    kind: str  # "video" (H.264, Annex B), "audio" (Opus) or "aac" (from stream.aac)
     data: bytes
-    pts: int  # on the kind's RTP clock (90 kHz video, 48 kHz audio)
+    pts: int  # on the kind's clock (90 kHz video, 48 kHz audio)
     keyframe: bool
     arrived: float  # monotonic seconds, when the relay got it
 
@@ -49,7 +50,7 @@ class Frame:
 class FlvMuxer:
     """FLV to one RTMP URL, opened from the first keyframe; `close()` ends the stream."""
 
-    def __init__(self, url: str, first: Frame, *, has_audio: bool) -> None:
+    def __init__(self, url: str, first: Frame, *, has_audio: bool, channels: int = 1) -> None:
         self._container: Any = av.open(
             url, "w", format="flv", container_options=dict(_CONTAINER_OPTIONS)
         )
@@ -60,16 +61,17 @@ class FlvMuxer:
             self._video = self._container.add_stream_from_template(template, opaque=True)
         self._video.time_base = MS
         self._audio: Any = None
-        self._opus: Any = None
         if has_audio:
-            self._audio = self._container.add_stream("aac", rate=AUDIO_RATE, layout="stereo")
-            self._audio.bit_rate = AAC_BIT_RATE
-            self._opus = av.CodecContext.create("opus", "r")
+            # An encoder context of stream.aac's settings, never fed: it only gives the
+            # FLV its AAC sequence header (the same AudioSpecificConfig).
+            self._audio = self._container.add_stream(
+                "aac", rate=AUDIO_RATE, layout=aac_layout(channels)
+            )
+            self._audio.bit_rate = AAC_BIT_RATE if channels == 2 else AAC_BIT_RATE * 3 // 4
         self._t0 = first.arrived
         # Per kind: (the publisher's first pts, where it lands on the output clock).
         self._bases: dict[str, tuple[int, float]] = {}
-        self._last_video_ms = -1
-        self._next_audio = 0  # the first sample the next decoded audio may start at
+        self._last_ms = {"video": -1, "aac": -1}
         self.frames = 0
         self.bytes = 0
 
@@ -79,47 +81,29 @@ class FlvMuxer:
 
     def write(self, frame: Frame) -> None:
         if frame.kind == "video":
-            self._write_video(frame)
-        elif self._audio is not None:
-            self._write_audio(frame)
+            self._mux(frame, self._video, VIDEO_CLOCK)
+        elif frame.kind == "aac" and self._audio is not None:
+            self._mux(frame, self._audio, AUDIO_RATE)
 
     def close(self) -> None:
         container, self._container = self._container, None
-        if container is None:
-            return
-        try:
-            if self._audio is not None:
-                for out in self._audio.encode(None):
-                    container.mux(out)
-        finally:
+        if container is not None:
             container.close()
 
     # -- internals -------------------------------------------------------------------
 
-    def _write_video(self, frame: Frame) -> None:
-        ms = round(self._on_output_clock(frame, VIDEO_CLOCK) * 1000)
-        ms = max(ms, self._last_video_ms + 1)
-        self._last_video_ms = ms
+    def _mux(self, frame: Frame, stream: Any, rate: int) -> None:
+        ms = round(self._on_output_clock(frame, rate) * 1000)
+        ms = max(ms, self._last_ms[frame.kind] + 1)
+        self._last_ms[frame.kind] = ms
         packet = av.Packet(frame.data)
         packet.pts = packet.dts = ms
         packet.time_base = MS
         packet.is_keyframe = frame.keyframe
-        packet.stream = self._video
+        packet.stream = stream
         self._container.mux(packet)
         self.frames += 1
         self.bytes += len(frame.data)
-
-    def _write_audio(self, frame: Frame) -> None:
-        start = round(self._on_output_clock(frame, AUDIO_RATE) * AUDIO_RATE)
-        # Lost packets leave a gap (the clock moves on); jitter never moves audio back.
-        sample = max(start, self._next_audio)
-        for decoded in self._opus.decode(av.Packet(frame.data)):
-            decoded.pts = sample
-            decoded.time_base = AUDIO_TIME_BASE
-            sample += decoded.samples
-            for out in self._audio.encode(decoded):
-                self._container.mux(out)
-        self._next_audio = sample
 
     def _on_output_clock(self, frame: Frame, rate: int) -> float:
         """Seconds since this connection's first keyframe, on the frame's own clock."""
@@ -127,3 +111,9 @@ class FlvMuxer:
         if base is None:
             base = self._bases[frame.kind] = (frame.pts, max(0.0, frame.arrived - self._t0))
         return max(0.0, base[1] + (frame.pts - base[0]) / rate)
+
+
+def aac_layout(channels: int) -> str:
+    # The publisher's own channel count: browsers' microphones are mono (Opus without
+    # sprop-stereo=1), and mono AAC costs half the encoder time of stereo.
+    return "stereo" if channels == 2 else "mono"

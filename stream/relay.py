@@ -33,9 +33,8 @@ from stream.errors import NotFound, NotLive, PublisherActive
 from stream.ice import kernel_port_range, port_range_problem, rtc_configuration
 from stream.keyframes import DEFAULT_INTERVAL_SECONDS
 from stream.publisher import Publisher
-from stream.restream import Target
+from stream.restream import Joinable, Target
 from stream.room import Room
-from stream.rtmp import RtmpDestination
 from stream.tasks import TaskSet
 from stream.viewer import Viewer
 
@@ -114,7 +113,7 @@ class Relay:
         """Close every peer connection and cancel every task; no status is reported."""
         self._running = False
         peers: list[Publisher | Viewer] = []
-        closing: list[RtmpDestination] = []
+        closing: list[Joinable] = []
         for room in self._rooms.values():
             closing.extend(room.restream.close())
             peers.extend(room.close())
@@ -370,7 +369,7 @@ class Relay:
                 room.check_stalled(self._stall_seconds)
 
 
-async def _join(destinations: list[RtmpDestination], within: float = 5.0) -> None:
+async def _join(destinations: list[Joinable], within: float = 5.0) -> None:
     """Wait (off the loop) for stopped destinations' threads to close their connections."""
 
     def join_all() -> None:

@@ -17,10 +17,11 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
+from stream.aac import AacTranscoder
 from stream.flv import Frame
 from stream.packets import EncodedPacket
 from stream.rtmp import ERROR, IDLE, RtmpDestination
@@ -28,6 +29,15 @@ from stream.rtmp import ERROR, IDLE, RtmpDestination
 logger = logging.getLogger(__name__)
 
 NEEDS_H264 = "restreaming needs H.264 video; this publisher sends {codec}"
+
+
+class Joinable(Protocol):
+    """A thread-owning object stopped already, that the caller may wait for."""
+
+    @property
+    def alive(self) -> bool: ...
+
+    def join(self, timeout: float | None = None) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +64,15 @@ class Restream:
         self._options = destination_options
         self._targets: dict[str, Target] = {t.url: t for t in targets or []}
         self._destinations: dict[str, RtmpDestination] = {}
-        # Stopped destinations whose threads may still be closing their connection.
-        self._stopping: list[RtmpDestination] = []
+        # The same destinations as one tuple, replaced whole: the transcoder's thread
+        # iterates it while the loop changes the dict.
+        self._fanout: tuple[RtmpDestination, ...] = ()
+        self._aac: AacTranscoder | None = None
+        # Stopped destinations (and transcoders) whose threads may still be finishing.
+        self._stopping: list[Joinable] = []
         self._epoch: int | None = None
         self._has_audio = False
+        self._audio_channels = 1
         self._refusal: str | None = None
 
     @property
@@ -84,10 +99,14 @@ class Restream:
             if kind != "video":
                 return  # destinations start at the new publisher's first video frame
             self._publisher_started(epoch, codecs)
-        if self._refusal is not None or not self._destinations:
+        if self._refusal is not None or not self._fanout:
             return
         frame = Frame(kind, bytes(packet), packet.pts or 0, packet.is_keyframe, self._clock())
-        for destination in self._destinations.values():
+        if kind == "audio":
+            if self._aac is not None:
+                self._aac.push(frame)  # AAC reaches every destination from its thread
+            return
+        for destination in self._fanout:
             destination.offer(frame)
 
     def publisher_stopped(self) -> None:
@@ -96,6 +115,7 @@ class Restream:
         self._refusal = None
         for url in list(self._destinations):
             self._stop(url)
+        self._stop_aac()
 
     def states(self) -> dict[str, tuple[str, str | None]]:
         """Per destination URL: (idle | connecting | live | error, the reason of an error)."""
@@ -106,7 +126,7 @@ class Restream:
             states[url] = (destination.state, destination.error)
         return states
 
-    def close(self) -> list[RtmpDestination]:
+    def close(self) -> list[Joinable]:
         """Stop everything; returns the destinations whose threads the caller may join."""
         self.publisher_stopped()
         stopping, self._stopping = self._stopping, []
@@ -120,6 +140,7 @@ class Restream:
                 "attempts": d.attempts,
                 "connections": d.connections,
                 "frames_sent": d.frames_sent,
+                "bytes_sent": d.bytes_sent,
                 "dropped": d.dropped,
             }
             for d in self._destinations.values()
@@ -132,9 +153,13 @@ class Restream:
         # sets: each destination opens a fresh connection, starting at its keyframe.
         for url in list(self._destinations):
             self._stop(url)
+        self._stop_aac()
         self._epoch = epoch
         names = {kind: codec.name for kind, codec in codecs.items()}
         self._has_audio = names.get("audio", "").lower() == "opus"
+        audio = codecs.get("audio")
+        stereo = audio is not None and str(audio.parameters.get("sprop-stereo", "0")) == "1"
+        self._audio_channels = 2 if stereo else 1
         video = names.get("video", "")
         if video.lower() != "h264":
             self._refusal = NEEDS_H264.format(codec=video or "no video")
@@ -142,7 +167,21 @@ class Restream:
                 logger.warning("restream: %s", self._refusal)
             return
         self._refusal = None
+        if self._has_audio:
+            self._aac = AacTranscoder(self._deliver_aac, channels=self._audio_channels)
+            self._aac.start()
         self._start_missing()
+
+    def _deliver_aac(self, frame: Frame) -> None:
+        # On the transcoder's thread: offer() only queues, and the tuple is never mutated.
+        for destination in self._fanout:
+            destination.offer(frame)
+
+    def _stop_aac(self) -> None:
+        aac, self._aac = self._aac, None
+        if aac is not None:
+            aac.stop()
+            self._stopping.append(aac)
 
     def _start_missing(self) -> None:
         for url, target in self._targets.items():
@@ -152,14 +191,17 @@ class Restream:
                 url,
                 target.name,
                 has_audio=self._has_audio,
+                audio_channels=self._audio_channels,
                 request_keyframe=self._request_keyframe,
                 **self._options,
             )
             self._destinations[url] = destination
             destination.start()
+        self._fanout = tuple(self._destinations.values())
 
     def _stop(self, url: str) -> None:
         destination = self._destinations.pop(url)
+        self._fanout = tuple(self._destinations.values())
         destination.stop()
         self._stopping = [d for d in self._stopping if d.alive]
         self._stopping.append(destination)

@@ -108,6 +108,7 @@ class RtmpDestination:
         *,
         has_audio: bool,
         request_keyframe: Callable[[], None],
+        audio_channels: int = 1,
         queue_frames: int = QUEUE_FRAMES,
         backoff: tuple[float, ...] = BACKOFF_S,
         connect_timeout: float = CONNECT_TIMEOUT_S,
@@ -115,6 +116,7 @@ class RtmpDestination:
         self.url = url
         self.name = name
         self.has_audio = has_audio
+        self.audio_channels = audio_channels
         self._request_keyframe = request_keyframe
         self._queue: queue.Queue[Frame | object] = queue.Queue(maxsize=queue_frames)
         self._backoff = backoff
@@ -132,6 +134,7 @@ class RtmpDestination:
         self.connections = 0
         self.dropped = 0
         self.frames_sent = 0
+        self.bytes_sent = 0  # of the publisher's frames (what the FLV carries, before AAC)
 
     # -- the event loop's side -----------------------------------------------------------
 
@@ -167,11 +170,17 @@ class RtmpDestination:
         return self._thread.is_alive()
 
     def offer(self, frame: Frame) -> None:
-        """Queue one frame if the thread wants frames; never blocks."""
+        """Queue one frame if the thread wants frames; never blocks.
+
+        Video comes from the event loop; AAC from the room's transcoder thread, which
+        never asks for a keyframe (only the loop may talk to the publisher).
+        """
         if not self._accepting:
             return
         if self._needs_keyframe:
-            if frame.kind != "video" or not frame.keyframe:
+            if frame.kind != "video":
+                return
+            if not frame.keyframe:
                 self._request_keyframe()
                 return
             self._needs_keyframe = False
@@ -228,7 +237,7 @@ class RtmpDestination:
             if self._stop.is_set():
                 return
             raise TimeoutError("no keyframe from the publisher")
-        muxer = FlvMuxer(self.url, first, has_audio=self.has_audio)
+        muxer = FlvMuxer(self.url, first, has_audio=self.has_audio, channels=self.audio_channels)
         try:
             with self._connection.watch(self._peer()):
                 muxer.connect()
@@ -244,6 +253,7 @@ class RtmpDestination:
                     return  # stopped
                 muxer.write(frame)
                 self.frames_sent += 1
+                self.bytes_sent += len(frame.data)
         finally:
             if self._overflowed or self._stop.is_set():
                 self._connection.shutdown()  # nothing more is sent: the trailer can't block
