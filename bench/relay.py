@@ -604,6 +604,14 @@ def _print_table(args: argparse.Namespace, idle_cpu: float, rows: list[dict[str,
     )
 
 
+def _restream_mode(args: argparse.Namespace) -> int:
+    """`--destinations 0,1,2`: the relay's CPU per RTMP destination (bench/restream.py)."""
+    from bench.restream import run_restream
+
+    args.destinations = [int(n) for n in args.destinations.split(",") if n.strip()]
+    return run_restream(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--viewers", default="10,25,50", help="comma-separated N (10,25,50)")
@@ -618,7 +626,15 @@ def main(argv: list[str] | None = None) -> int:
         default="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
         help="event loop for every process (uvicorn uses uvloop when installed)",
     )
+    parser.add_argument(
+        "--destinations",
+        default=None,
+        help="restream mode: comma-separated destination counts (0,1,2) to a local nginx-rtmp "
+        "(bench/restream.py); no viewers",
+    )
     args = parser.parse_args(argv)
+    if args.destinations is not None:
+        return _restream_mode(args)
     args.viewers = [int(n) for n in args.viewers.split(",") if n.strip()]
     if args.viewer_procs < 1 or not args.viewers or min(args.viewers) < 1:
         parser.error("need at least one viewer process and N >= 1")

@@ -32,6 +32,7 @@ from server.routes import (
     payments,
     photos,
     replay,
+    restream,
     session_staff,
     sessions,
     shipping,
@@ -94,5 +95,6 @@ def create_app(
     app.add_middleware(RequestIds)  # outermost: the id covers everything below
     app.include_router(media_routes(lambda: app.state.services, settings))
     app.include_router(replay.router)
+    app.include_router(restream.router)
     pages.install(app, settings)
     return app

@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from server import restream
 from server.client_ip import client_ip
 from server.cors import Cors, media_origins
 from server.ice_links import IceLinks
@@ -99,10 +100,15 @@ def media_routes(get_services: Callable[[], Any], settings: Settings) -> APIRout
     """WHIP/WHEP and HLS routes bound to the running app's relay and catalogue."""
 
     async def authorize_publisher(sid: str, token: str | None) -> bool:
-        session = await _session(get_services().catalogue, sid)
+        services = get_services()
+        session = await _session(services.catalogue, sid)
         if session is None or token is None or session.status is SessionStatus.ENDED:
             return False
-        return hmac.compare_digest(token.encode(), session.stream_key.encode())
+        if not hmac.compare_digest(token.encode(), session.stream_key.encode()):
+            return False
+        # The process about to hold the publisher learns where to restream it.
+        await restream.load_into(getattr(services, "restream", None), services.relay, session.id)
+        return True
 
     async def session_exists(sid: str) -> bool:
         return await _session(get_services().catalogue, sid) is not None

@@ -21,6 +21,7 @@ from server.db import make_engine
 from server.media import media_routes, open_relay, open_relay_registry
 from server.settings import Settings
 from shop.adapters.sql.catalogue import SqlCatalogue
+from shop.adapters.sql.restream import SqlRestream
 from shop.live import events
 from shop.live.hub import Audience
 from stream import Relay
@@ -34,6 +35,7 @@ class RelayServices:
     relay: Relay
     hub: Any
     relay_registry: Any = None
+    restream: Any = None  # the sessions' restream destinations (server/restream.py)
 
 
 def create_relay_app(settings: Settings) -> FastAPI:
@@ -67,7 +69,9 @@ def create_relay_app(settings: Settings) -> FastAPI:
 
             relay = await stack.enter_async_context(open_relay(settings, report))
             registry = await stack.enter_async_context(open_relay_registry(settings, redis, relay))
-            app.state.services = RelayServices(SqlCatalogue(engine), relay, hub, registry)
+            app.state.services = RelayServices(
+                SqlCatalogue(engine), relay, hub, registry, SqlRestream(engine)
+            )
             yield
 
     app = FastAPI(title="farmlive relay", lifespan=lifespan, docs_url=None, redoc_url=None)

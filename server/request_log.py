@@ -110,5 +110,9 @@ def log_config(level: str) -> dict[str, Any]:
             "uvicorn.access": {"level": "WARNING"},
             # One line per request is noise at a 1,000-order rush unless asked for.
             "farmlive.access": {"level": "INFO" if level.lower() == "debug" else "WARNING"},
+            # Database drivers trace every query's parameters at DEBUG: stream keys,
+            # password hashes. Never below INFO, whatever the level asked for.
+            "aiosqlite": {"level": "INFO"},
+            "asyncpg": {"level": "INFO"},
         },
     }

@@ -46,6 +46,7 @@ from shop.adapters.sql.orders import SqlOrders
 from shop.adapters.sql.payment_ledger import SqlPaymentLedger
 from shop.adapters.sql.photos import SqlPhotos
 from shop.adapters.sql.recorder import TransitionRecorder
+from shop.adapters.sql.restream import SqlRestream
 from shop.adapters.sql.session_staff import SqlSessionStaff
 from shop.adapters.sql.shipments import SqlShipments
 from shop.adapters.sql.transfers import SqlTransferInbox
@@ -63,6 +64,7 @@ from shop.ordering import OrderService
 from shop.payments.service import PaymentService
 from shop.payments.transfer_matching import TransferMatcher
 from shop.replay import MomentStore
+from shop.restream import RestreamStore
 from shop.shipping import ShippingService
 from stream import Relay
 
@@ -105,6 +107,8 @@ class Services:
     abuse: Abuse | None = None
     photos: Photos = field(default=None)  # type: ignore[assignment]  # set by open_services
     session_staff: SqlSessionStaff = field(default=None)  # type: ignore[assignment]
+    # Each session's RTMP/RTMPS destinations (server/restream.py), stream keys inside.
+    restream: RestreamStore = field(default=None)  # type: ignore[assignment]
     # Called after a staff change to a session (start, end, pin) so the live room and the
     # order path see it at once.
     session_listeners: list[Callable[[LiveSession], Awaitable[None]]] = field(default_factory=list)
@@ -260,7 +264,7 @@ async def open_services(
             abuse=_abuse(settings, redis, metrics),
         )
         await _open_after_sale(stack, services, wing.ledger, secret, delivery_transports or {})
-        services.moments = SqlMoments(engine)
+        services.moments, services.restream = SqlMoments(engine), SqlRestream(engine)
         services.session_listeners.extend(
             [
                 wing.forget_session,

@@ -23,6 +23,7 @@ import inspect
 import logging
 import re
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from stream.errors import NotFound, NotLive, PublisherActive
 from stream.ice import kernel_port_range, port_range_problem, rtc_configuration
 from stream.keyframes import DEFAULT_INTERVAL_SECONDS
 from stream.publisher import Publisher
+from stream.restream import Joinable, Target
 from stream.room import Room
 from stream.tasks import TaskSet
 from stream.viewer import Viewer
@@ -81,6 +83,8 @@ class Relay:
         self._rooms: dict[str, Room] = {}
         # Each session's HLS goes to hls_dir/<session id>/ (stream.hls); None: no HLS.
         self.hls_dir = hls_dir
+        # Each session's RTMP/RTMPS destinations (stream.restream), set by the caller.
+        self._restream_targets: dict[str, list[Target]] = {}
         self._tasks = TaskSet()
         self._statuses: asyncio.Queue[tuple[str, str]] | None = None
         self._admission = Admission(
@@ -109,12 +113,15 @@ class Relay:
         """Close every peer connection and cancel every task; no status is reported."""
         self._running = False
         peers: list[Publisher | Viewer] = []
+        closing: list[Joinable] = []
         for room in self._rooms.values():
+            closing.extend(room.restream.close())
             peers.extend(room.close())
         self._rooms.clear()
         self._admission.close()
         await asyncio.gather(*(peer.close() for peer in peers), return_exceptions=True)
         await self._tasks.close()
+        await _join(closing)
         self._statuses = None
 
     @property
@@ -255,6 +262,7 @@ class Relay:
 
     async def close_session(self, session_id: str) -> None:
         """Disconnect a session's publisher and viewers (the session ended); no-op if unknown."""
+        self._restream_targets.pop(session_id, None)
         room = self._rooms.pop(session_id, None)
         if room is None:
             return
@@ -262,6 +270,26 @@ class Relay:
         for peer in peers:
             self._admission.release(peer.resource_id)
         await asyncio.gather(*(peer.close() for peer in peers), return_exceptions=True)
+
+    # -- restream ----------------------------------------------------------------------
+
+    def set_restream(self, session_id: str, targets: list[Target]) -> None:
+        """The session's RTMP/RTMPS destinations from now on (the caller keeps them).
+
+        A live room applies them at once; a room opened later starts with them.
+        """
+        if targets:
+            self._restream_targets[session_id] = list(targets)
+        else:
+            self._restream_targets.pop(session_id, None)
+        room = self._rooms.get(session_id)
+        if room is not None:
+            room.restream.configure(list(targets))
+
+    def restream_states(self, session_id: str) -> dict[str, tuple[str, str | None]]:
+        """Per destination URL: (idle | connecting | live | error, reason); {} if no room."""
+        room = self._rooms.get(session_id)
+        return room.restream.states() if room is not None else {}
 
     # -- introspection -----------------------------------------------------------------
 
@@ -298,6 +326,7 @@ class Relay:
                 retire=self._retire,
                 hls_dir=self._hls_dir_of(session_id),
                 keyframe_interval=self._keyframe_interval,
+                restream_targets=self._restream_targets.get(session_id),
             )
         return room
 
@@ -338,3 +367,15 @@ class Relay:
             await asyncio.sleep(interval)
             for room in list(self._rooms.values()):
                 room.check_stalled(self._stall_seconds)
+
+
+async def _join(destinations: list[Joinable], within: float = 5.0) -> None:
+    """Wait (off the loop) for stopped destinations' threads to close their connections."""
+
+    def join_all() -> None:
+        deadline = time.monotonic() + within
+        for destination in destinations:
+            destination.join(max(0.0, deadline - time.monotonic()))
+
+    if destinations:
+        await asyncio.to_thread(join_all)

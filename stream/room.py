@@ -15,6 +15,7 @@ from stream.packetizer import Packetizer
 from stream.packets import EncodedPacket
 from stream.parameter_sets import ParameterSets
 from stream.publisher import Publisher
+from stream.restream import Restream, Target
 from stream.sdp import MEDIA_KINDS, same_codec
 from stream.timeline import Timeline
 from stream.track import PacketTrack
@@ -47,6 +48,7 @@ class Room:
         keyframe_interval: float = DEFAULT_INTERVAL_SECONDS,
         clock: Callable[[], float] = time.monotonic,
         hls_dir: Path | None = None,
+        restream_targets: list[Target] | None = None,
     ) -> None:
         self.session_id = session_id
         self.publisher: Publisher | None = None
@@ -74,6 +76,8 @@ class Room:
         self._keyframes = KeyframeRequests(
             self._send_keyframe_request, interval=keyframe_interval, clock=clock
         )
+        # RTMP/RTMPS destinations of the publisher (stream.restream); each on its own thread.
+        self.restream = Restream(self.request_keyframe, targets=restream_targets)
 
     @property
     def empty(self) -> bool:
@@ -137,6 +141,7 @@ class Room:
         if publisher is not self.publisher:
             return False
         self.publisher = None
+        self.restream.publisher_stopped()
         self._set_status(PAUSED)
         return True
 
@@ -187,6 +192,8 @@ class Room:
             self._video_frame(publisher, packet, tracks)
         if self._hls_dir is not None:
             self._record(publisher, kind, codec, packet)
+        if self.restream.wanted:
+            self.restream.push(publisher.epoch, publisher.codecs, kind, packet)
         for track in tracks:
             track.push(packet)
 
@@ -260,6 +267,7 @@ class Room:
         self._keyframes.close()
         if self.hls is not None:
             self.hls.close()
+        self.restream.close()
         return peers
 
     def stats(self) -> dict[str, Any]:
@@ -276,6 +284,7 @@ class Room:
             "frames_dropped": sum(t.dropped for t in tracks),
             "keyframe_requests": self._keyframes.sent,
             "hls": self.hls is not None and self.hls.open,
+            "restream": self.restream.stats(),
         }
 
     def _send_keyframe_request(self) -> None:

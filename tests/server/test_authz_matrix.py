@@ -92,6 +92,12 @@ RULES: dict[tuple[str, str], Rule] = {
         SESSION_CONTROL,
         lambda w: {"full_name": "Nguyễn Văn A", "id_number": "001099012345"},
     ),
+    ("PUT", "/api/sessions/{sid}/restream"): Rule(
+        "/api/sessions/{sid}/restream",
+        SESSION_CONTROL,
+        lambda w: [{"url": "rtmp://127.0.0.1:1/app/authz-matrix-key", "enabled": False}],
+    ),
+    ("GET", "/api/sessions/{sid}/restream"): Rule("/api/sessions/{sid}/restream", SESSION_CONTROL),
     ("GET", "/api/sessions/{sid}/orders"): Rule("/api/sessions/{sid}/orders", SESSION_MODERATION),
     ("GET", "/api/sessions/{sid}/intents"): Rule("/api/sessions/{sid}/intents", SESSION_MODERATION),
     ("POST", "/api/sessions/{sid}/chat/{message_id}/delete"): Rule(

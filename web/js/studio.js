@@ -7,6 +7,7 @@ import { applyI18n, initLangSwitch, t } from "./i18n.js";
 import { LiveChannel } from "./live.js";
 import { publish } from "./media.js";
 import { statusLabel } from "./order-view.js";
+import { initRestream } from "./restream-panel.js";
 import { findRoute, initLogout, routePath, signedIn } from "./staff.js";
 
 const sid = pathId();
@@ -22,6 +23,7 @@ const state = {
 };
 let channel = null;
 let ordersTimer = null;
+let restream = null;
 
 // ---- camera ------------------------------------------------------------------------------
 function mediaSupported() {
@@ -192,6 +194,7 @@ function renderSession() {
   $("#obs-key").textContent = s.stream_key;
   renderOffers();
   renderLots();
+  if (restream) restream.describe(s);
 }
 
 function renderSaleControl(s) {
@@ -488,6 +491,8 @@ async function main() {
     return;
   }
   $("#studio").hidden = false;
+  restream = initRestream(sid, $("#restream-box"));
+  restream.describe(state.staff);
   setPhase("idle");
   if (!state.config.features.whip) say($("#cam-note"), t("whip_missing"), "info");
   if (!mediaSupported()) cameraError(new Error("insecure"));
@@ -514,6 +519,7 @@ async function main() {
   window.addEventListener("langchange", () => {
     renderSession();
     setPhase(state.phase);
+    restream.rerender();
   });
   window.addEventListener("pagehide", () => state.pub && state.pub.close());
   document.body.dataset.ready = "1";

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from shop.adapters.sql.columns import Grams, UTCDateTime, metadata, utcnow
 from shop.adapters.sql.tables_after_sale import bank_transfers, notifications, shipments
 from shop.adapters.sql.tables_ledger import ledger_entries, ledger_heads
+from shop.adapters.sql.tables_media import session_restreams
 
 users = Table(
     "users",
@@ -326,6 +327,7 @@ __all__ = [
     "ledger_heads",
     "metadata",
     "notifications",
+    "session_restreams",
     "shipments",
     "utcnow",
 ]
