@@ -101,6 +101,12 @@ def test_host_changes_a_price_and_keeps_the_sale_open_after_the_end(
             form = row.locator(".price-form")
             form.wait_for()
             assert "Giá hiện tại: 250.000 ₫" in form.inner_text()
+            # An order rebuilds the offer list: what the host is typing stays, focused.
+            form.locator("input").fill("24")
+            assert order_status(url, sale, 0) == 201
+            page.wait_for_selector("#lots li:has-text('còn 95 kg')")
+            assert form.locator("input").input_value() == "24"
+            assert page.evaluate("() => document.activeElement.id") == f"price-new-{sale.offer_id}"
             # Letters: refused on the page, nothing sent, nothing changed.
             form.locator("input").fill("24o000")
             form.locator("button[type=submit]").click()

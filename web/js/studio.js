@@ -263,6 +263,7 @@ function wireSaleControl() {
 function renderOffers() {
   const s = state.staff;
   const focused = document.activeElement;
+  const caret = focused && typeof focused.selectionStart === "number" ? [focused.selectionStart, focused.selectionEnd] : null;
   fill(
     $("#offers"),
     s.offers.map((o) => {
@@ -296,7 +297,10 @@ function renderOffers() {
     }),
   );
   // The price controls are the same nodes after a rebuild: give their focus back.
-  if (focused && focused !== document.activeElement && focused.isConnected) focused.focus();
+  if (focused && focused !== document.activeElement && focused.isConnected) {
+    focused.focus();
+    if (caret) focused.setSelectionRange(...caret);
+  }
 }
 
 /** A new price (the server's answer or the socket's `price` event): show it at once. */
