@@ -7,7 +7,9 @@ import { applyI18n, initLangSwitch, t } from "./i18n.js";
 import { LiveChannel } from "./live.js";
 import { publish } from "./media.js";
 import { statusLabel } from "./order-view.js";
+import { initOfferPrices } from "./offer-price.js";
 import { initRestream } from "./restream-panel.js";
+import { endDialogText, initSaleAfterEnd } from "./sale-after-end.js";
 import { findRoute, initLogout, routePath, signedIn } from "./staff.js";
 
 const sid = pathId();
@@ -24,6 +26,8 @@ const state = {
 let channel = null;
 let ordersTimer = null;
 let restream = null;
+let prices = null;
+let afterEnd = null;
 
 // ---- camera ------------------------------------------------------------------------------
 function mediaSupported() {
@@ -194,12 +198,15 @@ function renderSession() {
   $("#obs-key").textContent = s.stream_key;
   renderOffers();
   renderLots();
+  afterEnd.render(s);
   if (restream) restream.describe(s);
 }
 
 function renderSaleControl(s) {
   // status: scheduled | live | ended; sale_status: open | paused | closed.
-  const sale = s.status === "live" ? s.sale_status : s.status === "ended" ? "closed" : null;
+  // Ended but kept open by the host: the replay page sells (sale_status "open").
+  const replay = s.status === "ended" && s.sale_status === "open";
+  const sale = s.status === "live" ? s.sale_status : s.status === "ended" ? (replay ? "replay_open" : "closed") : null;
   $("#sale-status").textContent = sale ? t(`sale_${sale}`) : t(`salestate_${s.status}`);
   $("#sale-status").dataset.status = sale || s.status;
   $("#sale-open").hidden = s.status !== "scheduled";
@@ -228,6 +235,7 @@ function wireSaleControl() {
   $("#sale-resume").addEventListener("click", () => saleAction("sale/resume"));
   // Ending is for good: say so, and make the safe choice the default one.
   $("#sale-end").addEventListener("click", () => {
+    $("#end-dialog-text").textContent = endDialogText(state.staff);
     dialog.showModal();
     $("#end-cancel").focus();
   });
@@ -254,6 +262,8 @@ function wireSaleControl() {
 
 function renderOffers() {
   const s = state.staff;
+  const focused = document.activeElement;
+  const caret = focused && typeof focused.selectionStart === "number" ? [focused.selectionStart, focused.selectionEnd] : null;
   fill(
     $("#offers"),
     s.offers.map((o) => {
@@ -266,10 +276,13 @@ function renderOffers() {
           "div",
           { class: "grow" },
           h("strong", { text: `${o.code} · ${o.title}` }),
-          h("span", {
-            class: "muted",
-            text: ` ${vnd(o.price)} · ${lot ? t("left_short", { weight: weight(lot.available_grams) }) : ""}`,
-          }),
+          h(
+            "span",
+            { class: "muted" },
+            " ",
+            h("span", { class: "num offer-row-price", text: vnd(o.price) }),
+            ` · ${lot ? t("left_short", { weight: weight(lot.available_grams) }) : ""}`,
+          ),
         ),
         isPinned
           ? h("span", { class: "chip chip-ok", text: t("pinned") })
@@ -279,9 +292,23 @@ function renderOffers() {
               text: t("pin"),
               on: { click: () => pin(o.id) },
             }),
+        prices.control(o, s.status === "ended"),
       );
     }),
   );
+  // The price controls are the same nodes after a rebuild: give their focus back.
+  if (focused && focused !== document.activeElement && focused.isConnected) {
+    focused.focus();
+    if (caret) focused.setSelectionRange(...caret);
+  }
+}
+
+/** A new price (the server's answer or the socket's `price` event): show it at once. */
+function applyPrice(offerId, price) {
+  const offer = state.staff && state.staff.offers.find((o) => o.id === offerId);
+  if (!offer || offer.price === price) return;
+  offer.price = price;
+  renderOffers();
 }
 
 async function pin(offerId) {
@@ -456,6 +483,9 @@ function onEvent(ev) {
     case "sale":
       scheduleRefresh();
       break;
+    case "price":
+      applyPrice(ev.offer_id, ev.price);
+      break;
     case "status":
       $("#stream-status").textContent =
         ev.status === "paused" ? t("tech_pause") : ev.status === "stopped" ? t("stop_broadcast_note") : "";
@@ -480,6 +510,11 @@ async function main() {
   applyI18n();
   initLangSwitch($("#lang-switch"));
   if (!sid) return;
+  prices = initOfferPrices(sid, {
+    onChanged: (offer) => applyPrice(offer.id, offer.price),
+    announce: (text) => say($("#sale-note"), text, "info"),
+  });
+  afterEnd = initSaleAfterEnd(sid, { onChanged: reload });
   const user = await signedIn();
   initLogout($("#logout"));
   $("#who").textContent = user.display_name || user.email;
