@@ -21,6 +21,7 @@ from shop.notify.port import Message, MessageEvent, Notifier
 from shop.retry import next_attempt
 
 log = logging.getLogger("farmlive.notify")
+_BATCH = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +122,10 @@ class NotificationService:
                 pass
             self._wake.clear()
             try:
-                await self.send_due()
+                # Until the backlog is gone: one batch per interval let a busy sale's
+                # "received" messages (one per order) fall minutes behind.
+                sent = _BATCH
+                while sent >= _BATCH:
+                    sent = await self.send_due(limit=_BATCH)
             except Exception:
                 log.exception("notification worker failed; retrying")
