@@ -1,6 +1,7 @@
 """Order throughput and latency, judged as a ratio to a bare POST on the same server.
 
     python -m bench.orders [--duration 8] [--connections 64] [--configs embedded,redis-pg]
+                           [--ledger on|off|both]
 
 For each configuration it starts `farmlive` itself (the app from `create_app`, plus one
 extra route, `POST /bench/bare`, that parses a JSON body and answers 201 without touching
@@ -11,6 +12,9 @@ the shop), then offers load from a separate process with a lean keep-alive clien
   target >= 0.35;
 - open loop at a fixed 500 orders/s: p50/p99 measured from each request's scheduled send
   time (so queueing counts), target p99 <= 25 ms.
+`--ledger both` measures each configuration twice, with the public ledger's recorder and
+with the bench's own app that leaves it out (never a product setting: the product always
+writes the ledger), and reports what the ledger costs in order throughput (target <= 10 %).
 Everything runs on loopback, is bounded in time, and stops by itself.
 """
 
@@ -40,13 +44,24 @@ PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 # -- the server side ----------------------------------------------------------------
-def serve(port: int) -> None:
-    """Run the real app plus the bare baseline route, with uvicorn as `farmlive serve` does."""
+def serve(port: int, ledger: bool = True) -> None:
+    """Run the real app plus the bare baseline route, with uvicorn as `farmlive serve` does.
+
+    `ledger=False` is the bench's own variant for the before/after figure: the order
+    moves' recorder chain without the ledger's recorder (buyer messages stay)."""
     import uvicorn
 
     from server.app import create_app
     from server.settings import Settings
 
+    if not ledger:
+        import server.services
+        from shop.adapters.sql.notify_recorder import ChainRecorder, NotificationRecorder
+
+        def without_ledger(engine: Any, extra: Any) -> Any:
+            return ChainRecorder(NotificationRecorder(engine.dialect.name), extra)
+
+        server.services._recorders = without_ledger
     app = create_app(Settings())
 
     @app.post("/bench/bare", status_code=201, include_in_schema=False)
@@ -195,11 +210,12 @@ def free_port() -> int:
 
 
 class BenchServer:
-    def __init__(self, env: dict[str, str], cwd: str) -> None:
+    def __init__(self, env: dict[str, str], cwd: str, *, ledger: bool = True) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.orders", "--serve", str(self.port)],
+            [sys.executable, "-m", "bench.orders", "--serve", str(self.port)]
+            + ([] if ledger else ["--no-ledger"]),
             cwd=cwd,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -335,12 +351,14 @@ def configs(names: list[str], tmp: str) -> list[tuple[str, dict[str, str], Any]]
 
             async def create() -> None:
                 conn = await asyncpg.connect(PG_ADMIN)
-                await conn.execute(f'CREATE DATABASE "{db}"')
+                for name in (db, f"{db}_nl"):  # the second for the run without the ledger
+                    await conn.execute(f'CREATE DATABASE "{name}"')
                 await conn.close()
 
             async def drop() -> None:
                 conn = await asyncpg.connect(PG_ADMIN)
-                await conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+                for name in (db, f"{db}_nl"):
+                    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
                 await conn.close()
 
             asyncio.run(create())
@@ -361,10 +379,24 @@ def configs(names: list[str], tmp: str) -> list[tuple[str, dict[str, str], Any]]
     return out
 
 
+def report_ledger(pairs: list[tuple[str, dict[str, Any], dict[str, Any]]]) -> None:
+    """Order throughput with and without the ledger's recorder, and what the ledger costs."""
+    print(
+        f"\n{'config':44} {'ledger on/s':>11} {'off/s':>7} {'cost':>6} | {'@500/s p99 on':>13} {'off':>6}"
+    )
+    for name, on, off in pairs:
+        cost = 1 - on["orders"]["rps"] / off["orders"]["rps"] if off["orders"]["rps"] else 0
+        print(
+            f"{name:44} {on['orders']['rps']:11.0f} {off['orders']['rps']:7.0f} {cost:6.1%} | "
+            f"{on['fixed']['p99_ms']:13.1f} {off['fixed']['p99_ms']:6.1f}"
+        )
+    print("Judged on: the ledger costs at most 10 % of order throughput.")
+
+
 def report(rows: list[Any], rate: float) -> None:
     print()
     print(
-        f"{'config':34} {'bare POST/s':>11} {'healthz/s':>9} {'orders/s':>9} {'p50 ms':>7} "
+        f"{'config':44} {'bare POST/s':>11} {'healthz/s':>9} {'orders/s':>9} {'p50 ms':>7} "
         f"{'p99 ms':>7} {'÷bare':>6} {'÷hz':>5} | {'@' + str(int(rate)) + '/s p50':>10} "
         f"{'p99 ms':>7} {'ok/s':>6}"
     )
@@ -373,7 +405,7 @@ def report(rows: list[Any], rate: float) -> None:
         hz = f"{healthz:9.0f}" if healthz else f"{'n/a':>9}"
         hz_ratio = f"{orders['rps'] / healthz:5.2f}" if healthz else f"{'n/a':>5}"
         print(
-            f"{name:34} {bare['rps']:11.0f} {hz} {orders['rps']:9.0f} {orders['p50_ms']:7.1f} "
+            f"{name:44} {bare['rps']:11.0f} {hz} {orders['rps']:9.0f} {orders['p50_ms']:7.1f} "
             f"{orders['p99_ms']:7.1f} {ratio:6.2f} {hz_ratio} | {fixed['p50_ms']:10.1f} "
             f"{fixed['p99_ms']:7.1f} {fixed['rps']:6.0f}"
         )
@@ -389,6 +421,27 @@ def report(rows: list[Any], rate: float) -> None:
     )
 
 
+def measure(name: str, env: dict[str, str], tmp: str, args: Any, *, ledger: bool) -> Any:
+    """One server: bare, orders (closed loop), orders at a fixed rate, healthz by wrk."""
+    seed_demo(env, tmp)
+    server = BenchServer(env, tmp, ledger=ledger)
+    try:
+        sid, offer_id = set_up(server.url)
+        orders_path = f"/api/sessions/{sid}/orders"
+        run_load(server.url, orders_path, offer_id, "closed", 1.5, 16)  # warm-up
+        bare = run_load(
+            server.url, "/bench/bare", offer_id, "closed", args.duration, args.connections
+        )
+        orders = run_load(
+            server.url, orders_path, offer_id, "closed", args.duration, args.connections
+        )
+        fixed = run_load(server.url, orders_path, offer_id, "open", args.duration, 256, args.rate)
+        healthz = wrk_healthz(server.url, args.duration)
+    finally:
+        server.stop()
+    return name, bare, orders, fixed, healthz
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -397,38 +450,43 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--rate", type=float, default=500.0)
     parser.add_argument("--configs", default="embedded,redis-pg")
+    parser.add_argument("--ledger", choices=("on", "off", "both"), default="on")
     args = parser.parse_args()
-    rows = []
+    rows, pairs = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for name, env, cleanup in configs(args.configs.split(","), tmp):
-            seed_demo(env, tmp)
-            server = BenchServer(env, tmp)
             try:
-                sid, offer_id = set_up(server.url)
-                orders_path = f"/api/sessions/{sid}/orders"
-                run_load(server.url, orders_path, offer_id, "closed", 1.5, 16)  # warm-up
-                bare = run_load(
-                    server.url, "/bench/bare", offer_id, "closed", args.duration, args.connections
-                )
-                orders = run_load(
-                    server.url, orders_path, offer_id, "closed", args.duration, args.connections
-                )
-                fixed = run_load(
-                    server.url, orders_path, offer_id, "open", args.duration, 256, args.rate
-                )
-                healthz = wrk_healthz(server.url, args.duration)
+                measured = {}
+                for ledger in {"on": [True], "off": [False], "both": [True, False]}[args.ledger]:
+                    label = name if ledger else f"{name}, no ledger"
+                    # A fresh database per server, so both start from the same state.
+                    db_env = dict(env)
+                    if not ledger:
+                        url = env["FARMLIVE_DATABASE_URL"]
+                        db_env["FARMLIVE_DATABASE_URL"] = (
+                            url.replace("bench.db", "bench-no-ledger.db")
+                            if url.startswith("sqlite")
+                            else f"{url}_nl"
+                        )
+                        if "FARMLIVE_REDIS_PREFIX" in env:
+                            db_env["FARMLIVE_REDIS_PREFIX"] = env["FARMLIVE_REDIS_PREFIX"] + "nl"
+                    row = measure(label, db_env, tmp, args, ledger=ledger)
+                    rows.append(row)
+                    measured[ledger] = {"orders": row[2], "fixed": row[3]}
+                if len(measured) == 2:
+                    pairs.append((name, measured[True], measured[False]))
             finally:
-                server.stop()
                 if cleanup:
                     asyncio.run(cleanup())
-            rows.append((name, bare, orders, fixed, healthz))
     report(rows, args.rate)
+    if pairs:
+        report_ledger(pairs)
     return 0
 
 
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--serve":
-        serve(int(sys.argv[2]))
+        serve(int(sys.argv[2]), ledger="--no-ledger" not in sys.argv)
     elif len(sys.argv) > 1 and sys.argv[1] == "--load":
         url, path, offer, mode, rate, duration, conns = sys.argv[2:9]
         print(

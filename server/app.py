@@ -77,6 +77,7 @@ def create_app(
     )
     app.state.settings = settings
     errors.install(app)
+    app.include_router(orders.place_router)  # first: see server/routes/orders.py
     # ledger before orders: its honest /stats replaces the older one there.
     for module in (health, auth, catalogue, sessions, ledger, orders, geo, coop, live, payments):
         app.include_router(module.router)

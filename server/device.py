@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from functools import lru_cache
 from http.cookies import SimpleCookie
 
 from starlette.requests import HTTPConnection
@@ -31,8 +32,15 @@ def read_device(conn: HTTPConnection, signer: TokenSigner) -> str:
 def new_device(signer: TokenSigner, *, secure: bool) -> tuple[str, str]:
     """A fresh device id and the `Set-Cookie` header value that hands it out."""
     device = secrets.token_urlsafe(16)
+    # The value (URL-safe base64, a dot, hex) never needs cookie quoting, so the header is
+    # the name, the value and the attributes `_attributes` had http.cookies write once.
+    return device, f"{COOKIE}={device}.{signer.mac(device)}{_attributes(secure)}"
+
+
+@lru_cache(maxsize=2)
+def _attributes(secure: bool) -> str:
     cookie: SimpleCookie = SimpleCookie()
-    cookie[COOKIE] = f"{device}.{signer.mac(device)}"
+    cookie[COOKIE] = "v"
     morsel = cookie[COOKIE]
     morsel["path"] = "/"
     morsel["max-age"] = MAX_AGE_S
@@ -40,7 +48,7 @@ def new_device(signer: TokenSigner, *, secure: bool) -> tuple[str, str]:
     morsel["samesite"] = "Lax"
     if secure:
         morsel["secure"] = True
-    return device, morsel.OutputString()
+    return morsel.OutputString().removeprefix(f"{COOKIE}=v")
 
 
 def device_or_new(conn: HTTPConnection, signer: TokenSigner, *, secure: bool) -> tuple[str, str]:

@@ -9,6 +9,7 @@ Line-wrapping between number and unit is prevented by CSS where it matters.
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 
 from babel.numbers import format_currency, format_decimal
 
@@ -25,6 +26,13 @@ _UNITS_SI = ("t", "kg", "g")
 def format_vnd(amount: int, locale: str = "vi") -> str:
     """Format whole đồng: 250000 -> "250.000 ₫" (vi), "₫250,000" (en)."""
     _require_int(amount, "amount")
+    return _vnd(amount, locale)
+
+
+@lru_cache(maxsize=4096)
+def _vnd(amount: int, locale: str) -> str:
+    # Cached: babel parses the pattern on every call (~0.1 ms), and a sale formats the
+    # same few totals (quantity x price) for every order's message.
     # VND has no minor unit; format_currency already shows no decimals for it.
     return format_currency(amount, "VND", locale=_babel_locale(locale)).translate(_SPACES)
 

@@ -47,6 +47,8 @@ def normalize_phone(raw: str) -> str:
     """
     if not isinstance(raw, str):
         raise TypeError(f"phone must be str, not {type(raw).__name__}")
+    if _MOBILE.fullmatch(raw) and raw.isascii():
+        return raw  # already the national form (most orders): what the parse would return
     # NFKC turns full-width digits from some phone keyboards into ASCII.
     text = unicodedata.normalize("NFKC", raw).strip()
     if not _CHARACTERS.fullmatch(text):

@@ -48,6 +48,9 @@ _IGNORABLE_RANGES = (
 _BLANKS = str.maketrans({"\u2800": " ", "\u3000": " "})
 
 
+# Per-character answers are cached: every order cleans several fields, and the characters
+# of Vietnamese text are a few hundred, so the Unicode look-ups run once per character.
+@lru_cache(maxsize=65536)
 def _ignorable(ch: str) -> bool:
     code = ord(ch)
     if unicodedata.category(ch) == "Cf" and ch not in _INVISIBLE:
@@ -55,9 +58,16 @@ def _ignorable(ch: str) -> bool:
     return any(low <= code <= high for low, high in _IGNORABLE_RANGES)
 
 
+@lru_cache(maxsize=65536)
+def _needs_look(ch: str) -> bool:
+    """Whether `_refuse_hidden` must look at `ch` where it stands (controls, newlines,
+    surrogates, invisible characters, the emoji joiner): any other character passes."""
+    return unicodedata.category(ch) in ("Cc", "Cs") or ch in _INVISIBLE
+
+
 def strip_ignorable(text: str) -> str:
     """Drop default-ignorable and format characters (not the refused ones, nor emoji ZWJ)."""
-    if text.isascii():
+    if text.isascii() or not any(map(_ignorable, set(text))):
         return text
     return "".join(ch for ch in text if not _ignorable(ch))
 
@@ -106,6 +116,8 @@ def clean_text(
 
 
 def _refuse_hidden(text: str, *, field: str, multiline: bool) -> None:
+    if (text.isprintable() and text.isascii()) or not any(map(_needs_look, set(text))):
+        return  # the usual case: nothing to refuse, so no walk character by character
     for i, ch in enumerate(text):
         if ch == "\n" and multiline:
             continue

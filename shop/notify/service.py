@@ -21,6 +21,7 @@ from shop.notify.port import Message, MessageEvent, Notifier
 from shop.retry import next_attempt
 
 log = logging.getLogger("farmlive.notify")
+_BATCH = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +40,9 @@ class NotificationStore(Protocol):
 
     async def claim_due(self, now: datetime, lease_s: float, limit: int) -> list[Outgoing]: ...
 
-    async def sent(self, row_id: int, channel: str, provider_ref: str, now: datetime) -> None: ...
+    async def sent_many(self, done: Sequence[tuple[int, str]], channel: str, now: datetime) -> None:
+        """Mark the (row id, provider reference) pairs sent, in one transaction."""
+        ...
 
     async def retry(self, row_id: int, attempts: int, at: datetime | None, error: str) -> None:
         """Another attempt at `at`, or failed for good when `at` is None."""
@@ -74,26 +77,33 @@ class NotificationService:
         return new
 
     async def send_due(self, now: datetime | None = None, limit: int = 100) -> int:
-        """Send what is due now; how many went out."""
+        """Send what is due now; how many went out.
+
+        The sent marks of one claimed batch are written together (one transaction, not
+        one per message, which cost a commit per order under load). They are written even
+        if a send fails unexpectedly half-way, so a crash is the only way to send twice.
+        """
         now = now or datetime.now(UTC)
-        sent = 0
-        for row in await self._store.claim_due(now, self._lease, limit):
-            try:
-                ref = await self.notifier.send(row.message)
-            except ShopError as exc:
-                attempts = row.attempts + 1
-                at = next_attempt(now, attempts) if exc.retryable else None
-                log.warning(
-                    "message %s not sent (attempt %d): %s",
-                    row.message.dedup_key,
-                    attempts,
-                    exc.message,
-                )
-                await self._store.retry(row.id, attempts, at, exc.message[:300])
-                continue
-            await self._store.sent(row.id, self.notifier.name, ref[:100], datetime.now(UTC))
-            sent += 1
-        return sent
+        done: list[tuple[int, str]] = []
+        try:
+            for row in await self._store.claim_due(now, self._lease, limit):
+                try:
+                    ref = await self.notifier.send(row.message)
+                except ShopError as exc:
+                    attempts = row.attempts + 1
+                    at = next_attempt(now, attempts) if exc.retryable else None
+                    log.warning(
+                        "message %s not sent (attempt %d): %s",
+                        row.message.dedup_key,
+                        attempts,
+                        exc.message,
+                    )
+                    await self._store.retry(row.id, attempts, at, exc.message[:300])
+                    continue
+                done.append((row.id, ref[:100]))
+        finally:
+            await self._store.sent_many(done, self.notifier.name, datetime.now(UTC))
+        return len(done)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="notifications")
@@ -112,6 +122,10 @@ class NotificationService:
                 pass
             self._wake.clear()
             try:
-                await self.send_due()
+                # Until the backlog is gone: one batch per interval let a busy sale's
+                # "received" messages (one per order) fall minutes behind.
+                sent = _BATCH
+                while sent >= _BATCH:
+                    sent = await self.send_due(limit=_BATCH)
             except Exception:
                 log.exception("notification worker failed; retrying")

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -43,40 +43,48 @@ class SqlNotifications:
 
     async def claim_due(self, now: datetime, lease_s: float, limit: int) -> list[Outgoing]:
         due = (
-            select(notifications)
+            select(notifications.c.id)
             .where(notifications.c.state == "pending", notifications.c.next_attempt_at <= now)
             .order_by(notifications.c.next_attempt_at, notifications.c.id)
             .limit(limit)
         )
         lease = now + timedelta(seconds=lease_s)
-        claimed: list[Outgoing] = []
+        # One conditional UPDATE for the whole batch: a row another instance claimed (or
+        # one that was sent) meanwhile no longer matches the pending-and-due condition,
+        # so it is skipped here, as the row-by-row claim did, without a statement per row.
+        claim = (
+            update(notifications)
+            .where(
+                notifications.c.id.in_(due.scalar_subquery()),
+                notifications.c.state == "pending",
+                notifications.c.next_attempt_at <= now,
+            )
+            .values(next_attempt_at=lease)
+            .returning(notifications)
+        )
         async with self._engine.begin() as conn:
-            for row in (await conn.execute(due)).all():
-                # Conditional on what was read: another instance's claim wins, we skip it.
-                result = await conn.execute(
-                    update(notifications)
-                    .where(
-                        notifications.c.id == row.id,
-                        notifications.c.state == "pending",
-                        notifications.c.next_attempt_at == row.next_attempt_at,
-                    )
-                    .values(next_attempt_at=lease)
-                )
-                if result.rowcount == 1:
-                    message = Message(
-                        row.dedup_key, row.phone, MessageEvent(row.event), dict(row.params)
-                    )
-                    claimed.append(Outgoing(row.id, message, int(row.attempts)))
-        return claimed
+            rows = sorted((await conn.execute(claim)).all(), key=lambda r: r.id)
+        return [
+            Outgoing(
+                row.id,
+                Message(row.dedup_key, row.phone, MessageEvent(row.event), dict(row.params)),
+                int(row.attempts),
+            )
+            for row in rows
+        ]
 
-    async def sent(self, row_id: int, channel: str, provider_ref: str, now: datetime) -> None:
+    async def sent_many(self, done: Sequence[tuple[int, str]], channel: str, now: datetime) -> None:
+        """Mark (row id, provider ref) pairs sent, in one transaction."""
+        if not done:
+            return
+        stmt = (
+            update(notifications)
+            .where(notifications.c.id == bindparam("row_id"))
+            .values(state="sent", channel=channel, provider_ref=bindparam("ref"), sent_at=now,
+                    next_attempt_at=None, last_error=None)
+        )  # fmt: skip
         async with self._engine.begin() as conn:
-            await conn.execute(
-                update(notifications)
-                .where(notifications.c.id == row_id)
-                .values(state="sent", channel=channel, provider_ref=provider_ref, sent_at=now,
-                        next_attempt_at=None, last_error=None)
-            )  # fmt: skip
+            await conn.execute(stmt, [{"row_id": i, "ref": ref} for i, ref in done])
 
     async def retry(self, row_id: int, attempts: int, at: datetime | None, error: str) -> None:
         values: dict[str, Any] = {"attempts": attempts, "last_error": error, "next_attempt_at": at}
