@@ -10,14 +10,18 @@ the FastAPI route stays for those and for the API docs.
 
 The server's own `send` arrives here unwrapped, so the direct sink (sinks.DirectSink)
 needs no capture middleware on this path.
+
+The app also puts the placing lane (server/placing_lane.py) between the middlewares and
+the router; `placing_lane = False` before the first request leaves it out (tests compare).
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from fastapi import FastAPI
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from server.live.capture import RAW_SEND
@@ -43,6 +47,21 @@ def live_session_id(scope: Scope) -> int | None:
 
 
 class FarmliveApp(FastAPI):
+    placing_lane = True
+
+    def build_middleware_stack(self) -> ASGIApp:
+        stack = super().build_middleware_stack()
+        if not self.placing_lane:
+            return stack
+        from server.placing_lane import PlacingLane  # it imports the routes
+
+        # Innermost, right above the router: every middleware and exception handler stays.
+        layer: Any = stack
+        while layer.app is not self.router:
+            layer = layer.app
+        layer.app = PlacingLane(self.router)
+        return stack
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         sid = live_session_id(scope)
         if sid is None or not hasattr(self.state, "live_gateway"):
