@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from server.route_path import route_path
 from server.routes.orders import _KEY, _SID, _param, place
 from server.schemas.orders import OrderCreate
 
@@ -33,11 +34,7 @@ def placing_sid(scope: Scope) -> str | None:
     """The path's session id as written, for a placing request; else None."""
     if scope["type"] != "http" or scope["method"] != "POST":
         return None
-    path: str = scope["path"]
-    root = scope.get("root_path") or ""
-    if root and path.startswith(root):
-        path = path[len(root) :]
-    match = PLACE_PATH.fullmatch(path)
+    match = PLACE_PATH.fullmatch(route_path(scope))
     return None if match is None else match.group(1)
 
 

@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from server.live.capture import RAW_SEND
+from server.route_path import route_path
 
 LIVE_PATH = re.compile(r"/ws/sessions/([1-9][0-9]{0,9})")
 MAX_SID = 2**31 - 1  # PathId's bound
@@ -35,11 +36,7 @@ def live_session_id(scope: Scope) -> int | None:
     route would refuse)."""
     if scope["type"] != "websocket":
         return None
-    path: str = scope["path"]
-    root = scope.get("root_path") or ""
-    if root and path.startswith(root):
-        path = path[len(root) :]
-    match = LIVE_PATH.fullmatch(path)
+    match = LIVE_PATH.fullmatch(route_path(scope))
     if match is None:
         return None
     sid = int(match.group(1))

@@ -10,10 +10,9 @@ import httpx
 import pytest
 
 from tests.e2e.axe import assert_accessible
+from tests.e2e.chromium import chromium
 from tests.e2e.procs import Server, farmlive_env
 from tests.e2e.test_pages import (
-    ARGS,
-    CHROMIUM,
     DESKTOP,
     PASSWORD,
     PHONE,
@@ -31,19 +30,8 @@ KEY = "yt-studio-5f1e9a7c3b2d"
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        if services_required():
-            pytest.fail(f"{CHROMIUM} is missing", pytrace=False)
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 @pytest.fixture

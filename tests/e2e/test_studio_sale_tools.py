@@ -11,11 +11,10 @@ import httpx
 import pytest
 
 from tests.e2e.axe import assert_accessible
+from tests.e2e.chromium import chromium
 from tests.e2e.procs import Server, farmlive_env
 from tests.e2e.shop_client import Sale, order_body, set_up_sale, token
 from tests.e2e.test_pages import (
-    ARGS,
-    CHROMIUM,
     DESKTOP,
     PASSWORD,
     PHONE,
@@ -23,7 +22,6 @@ from tests.e2e.test_pages import (
     Watch,
     no_sideways_scroll,
 )
-from tests.services import services_required
 
 pytestmark = pytest.mark.browser
 
@@ -32,19 +30,8 @@ SALE_CARD = "section[aria-labelledby='sale-title']"
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        if services_required():
-            pytest.fail(f"{CHROMIUM} is missing", pytrace=False)
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 def price_of(url: str, sale: Sale) -> int:
