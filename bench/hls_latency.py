@@ -42,7 +42,6 @@ SESSION = "bench"
 KEY = "bench-key"
 STAMP_MAGIC = b"FLTS"
 STAMP = struct.Struct("!4sd")
-WIDTH, HEIGHT = 640, 360
 STAP_A = 24
 CHROMIUM = Path("/usr/bin/chromium")
 # The viewer page's own HLS path (web/js/media.js: hls.js, liveSyncDurationCount 2), sampled
@@ -105,20 +104,6 @@ def serve(directory: str, sock: socket.socket) -> None:
     uvicorn.Server(config).run(sockets=[sock])
 
 
-def _luma_frames(count: int) -> list[bytes]:
-    """Sliding stripes plus fresh grain: a picture that really costs ~1 Mbit/s."""
-    size = WIDTH * HEIGHT
-    row = bytes((x * 3) % 256 for x in range(3 * WIDTH))
-    mask = int.from_bytes(b"\x1f" * size, "big")
-    frames = []
-    for index in range(count):
-        shift = (index * 8) % (2 * WIDTH)
-        stripes = b"".join(row[(y + shift) % (2 * WIDTH) :][:WIDTH] for y in range(HEIGHT))
-        grain = int.from_bytes(os.urandom(size), "big") & mask
-        frames.append((int.from_bytes(stripes, "big") ^ grain).to_bytes(size, "big"))
-    return frames
-
-
 def stamped(payload: bytes, stamp: bytes) -> bytes:
     """The RTP payload with `stamp` at the end of its last NAL unit: appended to a single
     NAL or a FU-A's last fragment; inside a STAP-A, the last unit's size grows with it."""
@@ -138,10 +123,11 @@ async def publish(base: str) -> tuple[Any, Any]:
     """An aiortc H.264 publisher whose frames carry their capture time; returns (pc, client)."""
     import aiortc.codecs.h264 as h264
     import aiortc.rtcrtpsender as rtcrtpsender
-    import av
     import httpx
-    from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
+    from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
     from aiortc.codecs import get_encoder
+
+    from bench.relay import synthetic_camera
 
     h264.DEFAULT_BITRATE = h264.MIN_BITRATE = h264.MAX_BITRATE = 1_000_000
     captured: dict[int, float] = {}
@@ -160,27 +146,11 @@ async def publish(base: str) -> tuple[Any, Any]:
         return get_encoder(codec)
 
     rtcrtpsender.get_encoder = stamping_encoder  # type: ignore[assignment]
-    lumas = _luma_frames(60)
-    chroma = bytes([128]) * (WIDTH * HEIGHT // 4)
-
-    class Camera(VideoStreamTrack):
-        frames = 0
-
-        async def recv(self) -> av.VideoFrame:
-            pts, time_base = await self.next_timestamp()
-            frame = av.VideoFrame(WIDTH, HEIGHT, "yuv420p")
-            frame.planes[0].update(lumas[self.frames % len(lumas)])
-            frame.planes[1].update(chroma)
-            frame.planes[2].update(chroma)
-            frame.pts, frame.time_base = pts, time_base
-            captured[pts] = time.time()
-            self.frames += 1
-            return frame
 
     from aiortc import RTCRtpSender
 
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    transceiver = pc.addTransceiver(Camera(), direction="sendonly")
+    transceiver = pc.addTransceiver(synthetic_camera(captured), direction="sendonly")
     transceiver.setCodecPreferences(
         [c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType == "video/H264"]
     )

@@ -192,11 +192,37 @@ def _luma_frames(count: int) -> list[bytes]:
     return frames
 
 
+def synthetic_camera(captured: dict[int, float] | None = None) -> Any:
+    """A 640x360 30 fps VideoStreamTrack of `_luma_frames` (about 1 Mbit/s once encoded);
+    with `captured`, each frame's pts is mapped to its capture wall time (for stamping)."""
+    import av
+    from aiortc import VideoStreamTrack
+
+    lumas = _luma_frames(60)
+    chroma = bytes([128]) * (WIDTH * HEIGHT // 4)
+
+    class Camera(VideoStreamTrack):
+        frames = 0
+
+        async def recv(self) -> av.VideoFrame:
+            pts, time_base = await self.next_timestamp()
+            frame = av.VideoFrame(WIDTH, HEIGHT, "yuv420p")
+            frame.planes[0].update(lumas[self.frames % len(lumas)])
+            frame.planes[1].update(chroma)
+            frame.planes[2].update(chroma)
+            frame.pts, frame.time_base = pts, time_base
+            if captured is not None:
+                captured[pts] = time.time()
+            self.frames += 1
+            return frame
+
+    return Camera()
+
+
 async def _publisher(port: int, control: Connection, bitrate: int) -> None:
     import aiortc.codecs.vpx as vpx
     import aiortc.rtcrtpsender as rtcrtpsender
-    import av
-    from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
+    from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
     from aiortc.codecs import get_encoder
 
     # Hold the synthetic publisher at the target rate whatever the relay's REMB says.
@@ -217,29 +243,13 @@ async def _publisher(port: int, control: Connection, bitrate: int) -> None:
         return get_encoder(codec)
 
     rtcrtpsender.get_encoder = stamping_encoder  # type: ignore[assignment]
-    lumas = _luma_frames(60)
-    chroma = bytes([128]) * (WIDTH * HEIGHT // 4)
-
-    class Camera(VideoStreamTrack):
-        frames = 0
-
-        async def recv(self) -> av.VideoFrame:
-            pts, time_base = await self.next_timestamp()
-            frame = av.VideoFrame(WIDTH, HEIGHT, "yuv420p")
-            frame.planes[0].update(lumas[self.frames % len(lumas)])
-            frame.planes[1].update(chroma)
-            frame.planes[2].update(chroma)
-            frame.pts, frame.time_base = pts, time_base
-            captured[pts] = time.time()
-            self.frames += 1
-            return frame
 
     from aiortc.mediastreams import AudioStreamTrack
 
     signaling = await Signaling.connect(port)
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
-    pc.addTransceiver(Camera(), direction="sendonly")
+    pc.addTransceiver(synthetic_camera(captured), direction="sendonly")
     await pc.setLocalDescription(await pc.createOffer())
     reply = await signaling.call(op="publish", sdp=pc.localDescription.sdp)
     await pc.setRemoteDescription(RTCSessionDescription(sdp=reply["sdp"], type="answer"))

@@ -89,39 +89,22 @@ def _publisher_main(control: Connection, bitrate: int, relay_cpu: int | None) ->
 
 async def _publisher(control: Connection, bitrate: int) -> None:
     import aiortc.codecs.h264 as h264
-    import av
     from aiortc import (
         RTCConfiguration,
         RTCPeerConnection,
         RTCRtpSender,
         RTCSessionDescription,
-        VideoStreamTrack,
     )
     from aiortc.mediastreams import AudioStreamTrack
 
-    from bench.relay import HEIGHT, WIDTH, _luma_frames
+    from bench.relay import synthetic_camera
 
     # Hold the publisher at the target rate whatever the relay's REMB says.
     h264.DEFAULT_BITRATE = h264.MIN_BITRATE = h264.MAX_BITRATE = bitrate
-    lumas = _luma_frames(60)
-    chroma = bytes([128]) * (WIDTH * HEIGHT // 4)
-
-    class Camera(VideoStreamTrack):
-        frames = 0
-
-        async def recv(self) -> av.VideoFrame:
-            pts, time_base = await self.next_timestamp()
-            frame = av.VideoFrame(WIDTH, HEIGHT, "yuv420p")
-            frame.planes[0].update(lumas[self.frames % len(lumas)])
-            frame.planes[1].update(chroma)
-            frame.planes[2].update(chroma)
-            frame.pts, frame.time_base = pts, time_base
-            self.frames += 1
-            return frame
 
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
-    video = pc.addTransceiver(Camera(), direction="sendonly")
+    video = pc.addTransceiver(synthetic_camera(), direction="sendonly")
     codecs = RTCRtpSender.getCapabilities("video").codecs
     video.setCodecPreferences(
         [c for c in codecs if c.mimeType.lower() in ("video/h264", "video/rtx")]
