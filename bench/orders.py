@@ -47,13 +47,16 @@ PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
 # -- the server side ----------------------------------------------------------------
 def serve(port: int, ledger: bool = True) -> None:
-    """Run the real app plus the bare baseline route, with uvicorn as `farmlive serve` does.
+    """Run the real app plus the bare baseline route, as `farmlive serve` does (its uvicorn
+    options, server/http_limits.serve_options, and its heap settings, server/heap.py).
 
     `ledger=False` is the bench's own variant for the before/after figure: the order
     moves' recorder chain without the ledger's recorder (buyer messages stay)."""
     import uvicorn
 
+    from server import heap
     from server.app import create_app
+    from server.http_limits import serve_options
     from server.settings import Settings
 
     if not ledger:
@@ -64,22 +67,16 @@ def serve(port: int, ledger: bool = True) -> None:
             return ChainRecorder(NotificationRecorder(engine.dialect.name), extra)
 
         server.services._recorders = without_ledger
-    app = create_app(Settings())
+    settings = Settings()
+    heap.tune()
+    app = create_app(settings, after_startup=heap.settle)
 
     @app.post("/bench/bare", status_code=201, include_in_schema=False)
     async def bare(request: Request) -> JSONResponse:
         body = await request.json()
         return JSONResponse({"id": str(uuid.uuid4()), "echo": len(body)}, status_code=201)
 
-    uvicorn.run(
-        app,
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        access_log=False,
-        proxy_headers=False,
-        ws_per_message_deflate=False,
-    )
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", **serve_options(settings))
 
 
 # -- the load side (a separate process) ---------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -48,9 +48,12 @@ def create_app(
     *,
     payment_http_client: Any = None,
     delivery_transports: dict[str, Any] | None = None,
+    after_startup: Callable[[], None] | None = None,
 ) -> FarmliveApp:
     """The app; `payment_http_client` replaces Stripe's HTTP client and
-    `delivery_transports` the carriers' and message providers' (tests pass fakes)."""
+    `delivery_transports` the carriers' and message providers' (tests pass fakes).
+    `after_startup` runs once everything is loaded, before the first request (the
+    serving process settles its heap there: server/heap.py)."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -65,6 +68,8 @@ def create_app(
         ) as services:
             app.state.services = services
             app.state.live_gateway = live_gateway(services)  # the live socket's parts
+            if after_startup is not None:
+                after_startup()
             yield
 
     app = FarmliveApp(

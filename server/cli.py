@@ -74,12 +74,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve(settings: Settings, host: str, port: int, demo: bool) -> int:
     import uvicorn
 
+    from server import heap
     from server.app import create_app
     from server.http_limits import serve_options
 
     if demo:
         asyncio.run(_print_demo(settings, host, port))
-    app = create_app(settings)
+    heap.tune()
+    app = create_app(settings, after_startup=heap.settle)
     uvicorn.run(
         app,
         host=host,
