@@ -15,7 +15,9 @@ from shop.lifecycle import OrderStatus
 
 @dataclass(frozen=True, slots=True)
 class TransitionRecord:
-    """One committed move of one order. No names, phones or streets."""
+    """One committed move of one order. No names or streets; the phone travels only for
+    the buyer's message of the move (NotificationRecorder), and the public ledger's facts
+    never copy it (shop/adapters/sql/ledger.py `fact_of`)."""
 
     order_id: str
     code: str
@@ -33,3 +35,4 @@ class TransitionRecord:
     ts: datetime
     province_code: str | None = None
     ward_code: str | None = None
+    buyer_phone: str | None = None  # None: the recorder reads it from the order row

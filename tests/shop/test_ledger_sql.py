@@ -51,14 +51,14 @@ async def test_append_page_head_fold_seal(database_url: str) -> None:
         s1 = await cat.create_session(None, title="Một", host_id=None)
         s2 = await cat.create_session(None, title="Hai", host_id=None)
         async with engine.begin() as conn:
-            await append(
-                conn, [fact(s2.id, "B1"), fact(s1.id, "A1"), fact(s1.id, "A2", grams=3000)]
+            await conn.run_sync(
+                append, [fact(s2.id, "B1"), fact(s1.id, "A1"), fact(s1.id, "A2", grams=3000)]
             )
         async with engine.begin() as conn:
-            await append(conn, [fact(s1.id, "A1", "confirmed")])
+            await conn.run_sync(append, [fact(s1.id, "A1", "confirmed")])
         with pytest.raises(RuntimeError):
             async with engine.begin() as conn:
-                await append(conn, [fact(s1.id, "A3")])
+                await conn.run_sync(append, [fact(s1.id, "A3")])
                 raise RuntimeError("the order change failed")  # its entry goes with it
         ledger = SqlLedger(engine)
         e1 = await all_entries(ledger, s1.id)
@@ -73,7 +73,7 @@ async def test_append_page_head_fold_seal(database_url: str) -> None:
         assert (await ledger.fold(s2.id)).totals().sold_grams == 1000
         sealed = await ledger.seal(s1.id, datetime.now(UTC))
         async with engine.begin() as conn:
-            await append(conn, [fact(s1.id, "A2", "cancelled", grams=3000)])
+            await conn.run_sync(append, [fact(s1.id, "A2", "cancelled", grams=3000)])
         again = await ledger.seal(s1.id, datetime.now(UTC))
         assert (again.sealed_count, again.sealed_hash, again.sealed_at) == (
             3,
@@ -97,7 +97,7 @@ async def test_verify_finds_tampering(database_url: str) -> None:
     try:
         s = await SqlCatalogue(engine).create_session(None, title="Một", host_id=None)
         async with engine.begin() as conn:
-            await append(conn, [fact(s.id, f"C{i}") for i in range(5)])
+            await conn.run_sync(append, [fact(s.id, f"C{i}") for i in range(5)])
         ledger = SqlLedger(engine)
         # No orders table rows for these codes: verify names the first entry without an order.
         assert (await ledger.verify(s.id)).bad_seq == 1
@@ -124,7 +124,9 @@ async def test_two_engines_one_gapless_chain(pg_database: str) -> None:
         async def writer(engine, name: str) -> None:  # type: ignore[no-untyped-def]
             for i in range(40):
                 async with engine.begin() as conn:
-                    await append(conn, [fact(s.id, f"{name}{i}a"), fact(s.id, f"{name}{i}b")])
+                    await conn.run_sync(
+                        append, [fact(s.id, f"{name}{i}a"), fact(s.id, f"{name}{i}b")]
+                    )
                     await asyncio.sleep(0)  # hold the transaction open across a yield
 
         await asyncio.gather(*(writer(engines[k % 2], f"w{k}-") for k in range(8)))

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy import Connection, select
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from shop.adapters.memory_gate import MemoryGate
 from shop.adapters.sql.catalogue import NewLot, NewOffer, SqlCatalogue
@@ -38,12 +38,10 @@ class Recording:
     seen: list[tuple[TransitionRecord, str]] = field(default_factory=list)
     fail: bool = False
 
-    async def record(self, conn: AsyncConnection, records: Sequence[TransitionRecord]) -> None:
+    def record(self, conn: Connection, records: Sequence[TransitionRecord]) -> None:
         for rec in records:
-            status = (
-                await conn.execute(
-                    select(orders_table.c.status).where(orders_table.c.id == rec.order_id)
-                )
+            status = conn.execute(
+                select(orders_table.c.status).where(orders_table.c.id == rec.order_id)
             ).scalar_one()
             self.seen.append((rec, status))
         if self.fail:

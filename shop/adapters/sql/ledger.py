@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -34,11 +34,12 @@ def entry_of(row: Any) -> Entry:
     return Entry.from_mapping(row._mapping)
 
 
-async def append(conn: AsyncConnection, facts: Sequence[Fact]) -> list[Entry]:
+def append(conn: Connection, facts: Sequence[Fact]) -> list[Entry]:
     """Chain `facts` onto their sessions' ledgers inside the caller's transaction.
 
     Facts of one session keep their order. Nothing is committed here: the entries land
-    with the order change they record, or not at all.
+    with the order change they record, or not at all. Sync, as every recorder's work is
+    (shop/adapters/sql/recorder.py); async code calls it through `run_sync`.
     """
     if not facts:
         return []
@@ -48,7 +49,7 @@ async def append(conn: AsyncConnection, facts: Sequence[Fact]) -> list[Entry]:
     dialect = conn.dialect.name
     out: list[Entry] = []
     for session_id in sorted(by_session):
-        count, prev = await _lock_head(conn, dialect, session_id)
+        count, prev = _lock_head(conn, dialect, session_id)
         rows: list[dict[str, Any]] = []
         for fact in by_session[session_id]:
             count += 1
@@ -56,8 +57,8 @@ async def append(conn: AsyncConnection, facts: Sequence[Fact]) -> list[Entry]:
             prev = entry.hash
             out.append(entry)
             rows.append({"session_id": session_id, **entry.as_dict()})
-        await conn.execute(insert(ledger_entries), rows)
-        await conn.execute(
+        conn.execute(insert(ledger_entries), rows)
+        conn.execute(
             update(ledger_heads)
             .where(ledger_heads.c.session_id == session_id)
             .values(count=count, head_hash=prev)
@@ -65,7 +66,7 @@ async def append(conn: AsyncConnection, facts: Sequence[Fact]) -> list[Entry]:
     return out
 
 
-async def _lock_head(conn: AsyncConnection, dialect: str, session_id: int) -> tuple[int, str]:
+def _lock_head(conn: Connection, dialect: str, session_id: int) -> tuple[int, str]:
     """The session's (count, head hash), its head row created if need be and locked.
 
     An upsert whose conflict branch rewrites `count` with itself: it exists to take the
@@ -84,7 +85,7 @@ async def _lock_head(conn: AsyncConnection, dialect: str, session_id: int) -> tu
         )
         .returning(ledger_heads.c.count, ledger_heads.c.head_hash)
     )
-    row = (await conn.execute(stmt)).one()
+    row = conn.execute(stmt).one()
     return int(row._mapping["count"]), str(row.head_hash)
 
 
@@ -96,10 +97,10 @@ class LedgerRecorder:
     def __init__(self, then: TransitionRecorder | None = None) -> None:
         self._then = then
 
-    async def record(self, conn: AsyncConnection, records: Sequence[TransitionRecord]) -> None:
-        await append(conn, [fact_of(r) for r in records])
+    def record(self, conn: Connection, records: Sequence[TransitionRecord]) -> None:
+        append(conn, [fact_of(r) for r in records])
         if self._then is not None:
-            await self._then.record(conn, records)
+            self._then.record(conn, records)
 
 
 def fact_of(record: TransitionRecord) -> Fact:
@@ -200,7 +201,7 @@ class SqlLedger:
         """Seal the session's head as it is now (once: a later call changes nothing)."""
         async with self._engine.begin() as conn:
             await self._require_session(conn, session_id)
-            await _lock_head(conn, conn.dialect.name, session_id)
+            await conn.run_sync(_lock_head, conn.dialect.name, session_id)
             await conn.execute(
                 update(ledger_heads)
                 .where(ledger_heads.c.session_id == session_id, ledger_heads.c.sealed_at.is_(None))

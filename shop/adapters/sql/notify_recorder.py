@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shop.adapters.sql.recorder import TransitionRecorder
 from shop.adapters.sql.tables import notifications, orders, shipments
@@ -38,9 +37,9 @@ class ChainRecorder:
     def __init__(self, *recorders: TransitionRecorder | None) -> None:
         self._recorders = [r for r in recorders if r is not None]
 
-    async def record(self, conn: AsyncConnection, records: Sequence[TransitionRecord]) -> None:
+    def record(self, conn: Connection, records: Sequence[TransitionRecord]) -> None:
         for recorder in self._recorders:
-            await recorder.record(conn, records)
+            recorder.record(conn, records)
 
 
 class NotificationRecorder:
@@ -48,21 +47,22 @@ class NotificationRecorder:
         self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         self._names = carrier_names or {"ghn": "GHN", "ghtk": "GHTK"}
 
-    async def record(self, conn: AsyncConnection, records: Sequence[TransitionRecord]) -> None:
+    def record(self, conn: Connection, records: Sequence[TransitionRecord]) -> None:
         wanted = [r for r in records if r.event in _MESSAGES]
         if not wanted:
             return
-        ids = [r.order_id for r in wanted]
-        phones = {
-            row.id: row.buyer_phone
-            for row in await conn.execute(
-                select(orders.c.id, orders.c.buyer_phone).where(orders.c.id.in_(ids))
+        # The moves carry the phone (the order they moved was at hand): no read per batch.
+        phones = {r.order_id: r.buyer_phone for r in wanted if r.buyer_phone is not None}
+        unknown = [r.order_id for r in wanted if r.buyer_phone is None]
+        if unknown:
+            result = conn.execute(
+                select(orders.c.id, orders.c.buyer_phone).where(orders.c.id.in_(unknown))
             )
-        }
+            phones.update((row.id, row.buyer_phone) for row in result)
         shipped = [r.order_id for r in wanted if r.event == "shipped"]
         tracking = {}
         if shipped:
-            result = await conn.execute(
+            result = conn.execute(
                 select(shipments.c.order_id, shipments.c.carrier, shipments.c.tracking,
                        shipments.c.tracking_url).where(shipments.c.order_id.in_(shipped))
             )  # fmt: skip
@@ -83,4 +83,4 @@ class NotificationRecorder:
                 "event": event.value, "phone": phones[r.order_id], "params": params,
                 "state": "pending", "attempts": 0, "next_attempt_at": r.ts, "created_at": r.ts,
             })  # fmt: skip
-        await conn.execute(self._insert(notifications).on_conflict_do_nothing(), rows)
+        conn.execute(self._insert(notifications).on_conflict_do_nothing(), rows)

@@ -1,12 +1,15 @@
-"""Order rows in and out of SQL, and the two writes every stock move is made of."""
+"""Order rows in and out of SQL, and the two writes every stock move is made of.
+
+The writes are plain functions over a sync `Connection`: the group commit runs them in
+one go (shop/adapters/sql/sync_tx.py) and async callers through `AsyncConnection.run_sync`.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, Row, insert, update
 
 from shop.adapters.sql.tables import lots, orders, outbox
 from shop.lifecycle import OrderStatus
@@ -39,15 +42,15 @@ def outbox_row(order_id: str, lot_id: int, now: datetime) -> dict[str, Any]:
     }
 
 
-async def add_outbox(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[int]:
+def add_outbox(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
     if not rows:
         return []
-    return [r[0] for r in await conn.execute(insert(outbox).returning(outbox.c.id), rows)]
+    return [r[0] for r in conn.execute(insert(outbox).returning(outbox.c.id), rows)]
 
 
-async def add_sold(conn: AsyncConnection, lot_id: int, grams: int) -> bool:
+def add_sold(conn: Connection, lot_id: int, grams: int) -> bool:
     """The backstop: move sold_grams by `grams` only if it stays within 0..stock."""
-    result = await conn.execute(
+    result = conn.execute(
         update(lots)
         .where(
             lots.c.id == lot_id,
@@ -59,10 +62,10 @@ async def add_sold(conn: AsyncConnection, lot_id: int, grams: int) -> bool:
     return bool(result.rowcount == 1)
 
 
-async def write_off(conn: AsyncConnection, lot_id: int, grams: int) -> None:
+def write_off(conn: Connection, lot_id: int, grams: int) -> None:
     """Sold goods that will not be resold leave the lot (stock and sold alike), as the
     gate's write_off does, so SQL and the gate keep agreeing."""
-    await conn.execute(
+    conn.execute(
         update(lots)
         .where(lots.c.id == lot_id)
         .values(stock_grams=lots.c.stock_grams - grams, sold_grams=lots.c.sold_grams - grams)

@@ -12,12 +12,13 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, func, insert, select
+from sqlalchemy import Connection, Table, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shop.adapters.sql.order_rows import add_outbox, add_sold, order_of, outbox_row, row_of
 from shop.adapters.sql.recorder import TransitionRecorder
+from shop.adapters.sql.sync_tx import SyncTransactions
 from shop.adapters.sql.tables import lots, orders, outbox, utcnow
 from shop.adapters.sql.transitions import SqlTransitions, record_of
 from shop.errors import NotFound, OrderChangedMeanwhile, SoldOut
@@ -43,6 +44,7 @@ class SqlOrders:
         self._engine = engine
         self._dialect = engine.dialect.name
         self.transitions = SqlTransitions(self._dialect, recorder)
+        self._writes = SyncTransactions(engine)  # the group commit's transaction in one go
         self._coop_of: dict[int, int] = {}  # lot -> cooperative, for the records
 
     # -- reads ----------------------------------------------------------------------
@@ -100,46 +102,51 @@ class SqlOrders:
         recorder hears the accepted ones (`placed`) in the same transaction.
         Per item: the Order, a Duplicate, or SoldOut; and the new outbox rows' ids.
         `done_outbox` rows (applied since the last batch) are deleted in the same commit.
+        The transaction is sync code run in one go (shop/adapters/sql/sync_tx.py).
         """
+        return await self._writes.run(self._insert_batch, list(batch), list(done_outbox))
+
+    def _insert_batch(
+        self, conn: Connection, batch: list[Order], done_outbox: list[int]
+    ) -> tuple[list[Order | Duplicate | BaseException], list[int]]:
         results: list[Order | Duplicate | BaseException] = []
         rows = [row_of(o) for o in batch]  # codes may be redrawn below
-        async with self._engine.begin() as conn:
-            if done_outbox:
-                await conn.execute(delete(outbox).where(outbox.c.id.in_(list(done_outbox))))
-            inserted = await self._insert_rows(conn, rows)
-            new: list[int] = []
-            for i, row in enumerate(rows):
-                if row["id"] in inserted:
-                    # Retries of one request can share a batch: only the first is new.
-                    inserted.discard(row["id"])
-                    new.append(i)
-                    results.append(replace(batch[i], code=row["code"]))
-                else:
-                    results.append(Duplicate(row["session_id"], row["idempotency_key"]))
-            refused = await self._backstop(conn, [rows[i] for i in new])
-            if refused:
-                await conn.execute(delete(orders).where(orders.c.id.in_(refused)))
-                for i in new:
-                    if rows[i]["id"] in refused:
-                        results[i] = SoldOut(lot_id=rows[i]["lot_id"])
-            accepted = [r for r in results if isinstance(r, Order)]
-            now = utcnow()
-            outbox_ids = await add_outbox(conn, [outbox_row(o.id, o.lot_id, now) for o in accepted])
-            await self._record_placed(conn, accepted)
+        if done_outbox:
+            conn.execute(delete(outbox).where(outbox.c.id.in_(done_outbox)))
+        inserted = self._insert_rows(conn, rows)
+        new: list[int] = []
+        for i, row in enumerate(rows):
+            if row["id"] in inserted:
+                # Retries of one request can share a batch: only the first is new.
+                inserted.discard(row["id"])
+                new.append(i)
+                results.append(replace(batch[i], code=row["code"]))
+            else:
+                results.append(Duplicate(row["session_id"], row["idempotency_key"]))
+        refused = self._backstop(conn, [rows[i] for i in new])
+        if refused:
+            conn.execute(delete(orders).where(orders.c.id.in_(refused)))
+            for i in new:
+                if rows[i]["id"] in refused:
+                    results[i] = SoldOut(lot_id=rows[i]["lot_id"])
+        accepted = [r for r in results if isinstance(r, Order)]
+        now = utcnow()
+        outbox_ids = add_outbox(conn, [outbox_row(o.id, o.lot_id, now) for o in accepted])
+        self._record_placed(conn, accepted)
         return results, outbox_ids
 
-    async def _insert_rows(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> set[str]:
+    def _insert_rows(self, conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
         """Insert, skipping used keys; a row refused for its code alone (another order has
         it) is retried with a fresh code. The ids inserted."""
         inserted: set[str] = set()
         todo = rows
         for _ in range(CODE_ATTEMPTS):
             query = insert_ignore(self._dialect).returning(orders.c.id)
-            inserted |= {r[0] for r in await conn.execute(query, todo)}
+            inserted |= {r[0] for r in conn.execute(query, todo)}
             left = [r for r in todo if r["id"] not in inserted]
             if not left:
                 break
-            taken = await self._used_keys(conn, left)
+            taken = self._used_keys(conn, left)
             todo = [r for r in left if (r["session_id"], r["idempotency_key"]) not in taken]
             if not todo:
                 break
@@ -147,17 +154,15 @@ class SqlOrders:
                 row["code"] = new_code()
         return inserted
 
-    async def _used_keys(
-        self, conn: AsyncConnection, rows: Sequence[dict[str, Any]]
-    ) -> set[tuple[int, str]]:
-        result = await conn.execute(
+    def _used_keys(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> set[tuple[int, str]]:
+        result = conn.execute(
             select(orders.c.session_id, orders.c.idempotency_key).where(
                 orders.c.idempotency_key.in_({r["idempotency_key"] for r in rows})
             )
         )
         return {(int(r[0]), r[1]) for r in result}
 
-    async def _backstop(self, conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> set[str]:
+    def _backstop(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> set[str]:
         """Add the sold-at-birth rows' grams to their lots; the ids that did not fit."""
         by_lot: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for row in rows:
@@ -165,18 +170,18 @@ class SqlOrders:
                 by_lot[row["lot_id"]].append(row)
         refused: set[str] = set()
         for lot_id, lot_rows in by_lot.items():
-            if await add_sold(conn, lot_id, sum(r["grams"] for r in lot_rows)):
+            if add_sold(conn, lot_id, sum(r["grams"] for r in lot_rows)):
                 continue
             # Not all of them fit: decide order by order, in arrival order.
             for row in lot_rows:
-                if not await add_sold(conn, lot_id, row["grams"]):
+                if not add_sold(conn, lot_id, row["grams"]):
                     refused.add(row["id"])
         return refused
 
-    async def _record_placed(self, conn: AsyncConnection, placed: Sequence[Order]) -> None:
+    def _record_placed(self, conn: Connection, placed: Sequence[Order]) -> None:
         missing = {o.lot_id for o in placed} - self._coop_of.keys()
         if missing:
-            self._coop_of.update(await self.transitions.cooperatives(conn, missing))
+            self._coop_of.update(self.transitions.cooperatives(conn, missing))
         records = [
             record_of(
                 o,
@@ -187,7 +192,7 @@ class SqlOrders:
             )
             for o in placed
         ]
-        await self.transitions.record(conn, records)
+        self.transitions.record(conn, records)
 
     # -- state changes --------------------------------------------------------------
     async def transition(

@@ -5,6 +5,9 @@ typed records of those changes (shop/order_record.py); whatever it writes commit
 back with them. It is called once per group-commit batch of new orders (event `placed`),
 once per staff or payment move, and once per expiry sweep, always with at least one
 record. It must not commit, and an exception it raises aborts the whole change.
+
+Recorders are sync code over a `Connection`: the group commit calls them inside its
+one-go transaction (shop/adapters/sql/sync_tx.py), the async moves through `run_sync`.
 """
 
 from __future__ import annotations
@@ -12,17 +15,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection
 
 from shop.order_record import TransitionRecord
 
 
 class TransitionRecorder(Protocol):
-    async def record(self, conn: AsyncConnection, records: Sequence[TransitionRecord]) -> None: ...
+    def record(self, conn: Connection, records: Sequence[TransitionRecord]) -> None: ...
 
 
 class NoRecorder:
     """The default: nothing beyond the order, its outbox row and the audit log."""
 
-    async def record(self, conn: AsyncConnection, records: Sequence[TransitionRecord]) -> None:
+    def record(self, conn: Connection, records: Sequence[TransitionRecord]) -> None:
         return None

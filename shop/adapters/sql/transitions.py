@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shop.adapters.sql import audit
@@ -64,11 +64,12 @@ def record_of(
         ts=ts,
         province_code=order.province_code,
         ward_code=order.ward_code,
+        buyer_phone=order.buyer_phone,
     )
 
 
-async def stock_effect(
-    conn: AsyncConnection,
+def stock_effect(
+    conn: Connection,
     lot_id: int,
     grams: int,
     before: Stock,
@@ -83,11 +84,11 @@ async def stock_effect(
     """
     effect = resolve(move.effect, perishable=perishable)
     if effect is Effect.SELL and before is not Stock.SOLD:
-        return await add_sold(conn, lot_id, grams)
+        return add_sold(conn, lot_id, grams)
     if effect is Effect.RELEASE and before is Stock.SOLD:
-        return await add_sold(conn, lot_id, -grams)
+        return add_sold(conn, lot_id, -grams)
     if effect is Effect.WRITE_OFF and before is Stock.SOLD:
-        await write_off(conn, lot_id, grams)
+        write_off(conn, lot_id, grams)
     return True
 
 
@@ -135,8 +136,13 @@ class SqlTransitions:
             return Transitioned(current, changed=False, refused=answer is REFUSED)
         assert isinstance(answer, Move)
         before = stock_of(current.status, written_off=current.written_off)
-        if not await stock_effect(
-            conn, current.lot_id, current.grams, before, answer, perishable=locked.perishable
+        if not await conn.run_sync(
+            stock_effect,
+            current.lot_id,
+            current.grams,
+            before,
+            answer,
+            perishable=locked.perishable,
         ):
             raise SoldOut(lot_id=current.lot_id)
         extra = dict(values or {})
@@ -149,25 +155,23 @@ class SqlTransitions:
         )
         if result.rowcount != 1:
             raise OrderChangedMeanwhile("the order changed meanwhile; try again")
-        await add_outbox(conn, [outbox_row(current.id, current.lot_id, now)])
+        await conn.run_sync(add_outbox, [outbox_row(current.id, current.lot_id, now)])
         audit_detail = {"from": current.status.value, "to": answer.to.value, **(detail or {})}
         await audit.record(conn, actor_id, action, "order", current.id, audit_detail)
         after = replace(current, status=answer.to, updated_at=now, **extra)
-        await self.record(
-            conn, [record_of(after, locked.cooperative_id, current.status, answer, now)]
+        await conn.run_sync(
+            self.record, [record_of(after, locked.cooperative_id, current.status, answer, now)]
         )
         return Transitioned(after, changed=True)
 
-    async def record(self, conn: AsyncConnection, records: Sequence[TransitionRecord]) -> None:
+    def record(self, conn: Connection, records: Sequence[TransitionRecord]) -> None:
         if records:
-            await self.recorder.record(conn, records)
+            self.recorder.record(conn, records)
 
-    async def cooperatives(self, conn: AsyncConnection, lot_ids: Iterable[int]) -> dict[int, int]:
+    def cooperatives(self, conn: Connection, lot_ids: Iterable[int]) -> dict[int, int]:
         """lot id -> cooperative id (a lot never changes cooperative)."""
         ids = sorted(set(lot_ids))
         if not ids:
             return {}
-        rows = await conn.execute(
-            select(lots.c.id, lots.c.cooperative_id).where(lots.c.id.in_(ids))
-        )
+        rows = conn.execute(select(lots.c.id, lots.c.cooperative_id).where(lots.c.id.in_(ids)))
         return {int(r.id): int(r.cooperative_id) for r in rows}
