@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -28,6 +28,33 @@ from shop.order_record import TransitionRecord
 from shop.order_status import HELD_STATUSES
 
 _ENTRY_COLUMNS = [c for c in ledger_entries.columns if c.name != "session_id"]
+
+# Built once: every placing batch runs these, and building a statement (and its cache
+# key) cost more than running it.
+_ADD_ENTRIES = insert(ledger_entries)
+_SET_HEAD = (
+    update(ledger_heads)
+    .where(ledger_heads.c.session_id == bindparam("sid"))
+    .values(count=bindparam("new_count"), head_hash=bindparam("new_hash"))
+)
+
+
+def _head_lock(ins: Any) -> Any:
+    """An upsert whose conflict branch rewrites `count` with itself: it exists to take the
+    row lock (PostgreSQL holds it to the end of the transaction) and return the row."""
+    return (
+        ins.values(session_id=bindparam("sid"), count=0, head_hash=GENESIS)
+        .on_conflict_do_update(
+            index_elements=[ledger_heads.c.session_id], set_={"count": ledger_heads.c.count}
+        )
+        .returning(ledger_heads.c.count, ledger_heads.c.head_hash)
+    )
+
+
+_LOCK_HEAD = {
+    "postgresql": _head_lock(postgresql.insert(ledger_heads)),
+    "sqlite": _head_lock(sqlite.insert(ledger_heads)),
+}
 
 
 def entry_of(row: Any) -> Entry:
@@ -57,35 +84,17 @@ def append(conn: Connection, facts: Sequence[Fact]) -> list[Entry]:
             prev = entry.hash
             out.append(entry)
             rows.append({"session_id": session_id, **entry.as_dict()})
-        conn.execute(insert(ledger_entries), rows)
-        conn.execute(
-            update(ledger_heads)
-            .where(ledger_heads.c.session_id == session_id)
-            .values(count=count, head_hash=prev)
-        )
+        conn.execute(_ADD_ENTRIES, rows)
+        conn.execute(_SET_HEAD, {"sid": session_id, "new_count": count, "new_hash": prev})
     return out
 
 
 def _lock_head(conn: Connection, dialect: str, session_id: int) -> tuple[int, str]:
-    """The session's (count, head hash), its head row created if need be and locked.
-
-    An upsert whose conflict branch rewrites `count` with itself: it exists to take the
-    row lock (PostgreSQL holds it to the end of the transaction) and return the row.
-    """
-    if dialect == "postgresql":
-        ins: Any = postgresql.insert(ledger_heads)
-    elif dialect == "sqlite":
-        ins = sqlite.insert(ledger_heads)
-    else:
+    """The session's (count, head hash), its head row created if need be and locked."""
+    stmt = _LOCK_HEAD.get(dialect)
+    if stmt is None:
         raise RuntimeError(f"the ledger has no head lock for {dialect}")
-    stmt = (
-        ins.values(session_id=session_id, count=0, head_hash=GENESIS)
-        .on_conflict_do_update(
-            index_elements=[ledger_heads.c.session_id], set_={"count": ledger_heads.c.count}
-        )
-        .returning(ledger_heads.c.count, ledger_heads.c.head_hash)
-    )
-    row = conn.execute(stmt).one()
+    row = conn.execute(stmt, {"sid": session_id}).one()
     return int(row._mapping["count"]), str(row.head_hash)
 
 

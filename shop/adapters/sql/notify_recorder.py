@@ -44,7 +44,8 @@ class ChainRecorder:
 
 class NotificationRecorder:
     def __init__(self, dialect: str, carrier_names: dict[str, str] | None = None) -> None:
-        self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        self._add = insert(notifications).on_conflict_do_nothing()  # built once
         self._names = carrier_names or {"ghn": "GHN", "ghtk": "GHTK"}
 
     def record(self, conn: Connection, records: Sequence[TransitionRecord]) -> None:
@@ -83,4 +84,4 @@ class NotificationRecorder:
                 "event": event.value, "phone": phones[r.order_id], "params": params,
                 "state": "pending", "attempts": 0, "next_attempt_at": r.ts, "created_at": r.ts,
             })  # fmt: skip
-        conn.execute(self._insert(notifications).on_conflict_do_nothing(), rows)
+        conn.execute(self._add, rows)

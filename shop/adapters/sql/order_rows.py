@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, update
+from sqlalchemy import BindParameter, Connection, Integer, Row, bindparam, insert, update
 
 from shop.adapters.sql.tables import lots, orders, outbox
 from shop.lifecycle import OrderStatus
@@ -42,23 +42,29 @@ def outbox_row(order_id: str, lot_id: int, now: datetime) -> dict[str, Any]:
     }
 
 
+_ADD_OUTBOX = insert(outbox).returning(outbox.c.id)
+_GRAMS: BindParameter[int] = bindparam("grams", type_=Integer)
+# Built once (every placing batch and every move runs it): the backstop.
+_ADD_SOLD = (
+    update(lots)
+    .where(
+        lots.c.id == bindparam("lot"),
+        lots.c.sold_grams + _GRAMS <= lots.c.stock_grams,
+        lots.c.sold_grams + _GRAMS >= 0,
+    )
+    .values(sold_grams=lots.c.sold_grams + _GRAMS)
+)
+
+
 def add_outbox(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
     if not rows:
         return []
-    return [r[0] for r in conn.execute(insert(outbox).returning(outbox.c.id), rows)]
+    return [r[0] for r in conn.execute(_ADD_OUTBOX, rows)]
 
 
 def add_sold(conn: Connection, lot_id: int, grams: int) -> bool:
     """The backstop: move sold_grams by `grams` only if it stays within 0..stock."""
-    result = conn.execute(
-        update(lots)
-        .where(
-            lots.c.id == lot_id,
-            lots.c.sold_grams + grams <= lots.c.stock_grams,
-            lots.c.sold_grams + grams >= 0,
-        )
-        .values(sold_grams=lots.c.sold_grams + grams)
-    )
+    result = conn.execute(_ADD_SOLD, {"lot": lot_id, "grams": grams})
     return bool(result.rowcount == 1)
 
 

@@ -45,6 +45,7 @@ class SqlOrders:
         self._dialect = engine.dialect.name
         self.transitions = SqlTransitions(self._dialect, recorder)
         self._writes = SyncTransactions(engine)  # the group commit's transaction in one go
+        self._add_orders = insert_ignore(self._dialect).returning(orders.c.id)  # built once
         self._coop_of: dict[int, int] = {}  # lot -> cooperative, for the records
 
     # -- reads ----------------------------------------------------------------------
@@ -141,8 +142,7 @@ class SqlOrders:
         inserted: set[str] = set()
         todo = rows
         for _ in range(CODE_ATTEMPTS):
-            query = insert_ignore(self._dialect).returning(orders.c.id)
-            inserted |= {r[0] for r in conn.execute(query, todo)}
+            inserted |= {r[0] for r in conn.execute(self._add_orders, todo)}
             left = [r for r in todo if r["id"] not in inserted]
             if not left:
                 break
