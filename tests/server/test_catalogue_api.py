@@ -276,3 +276,23 @@ async def test_health_ready_metrics(api: Api) -> None:
     assert r.status_code == 200 and r.json()["status"] == "ok"
     r = await api.client.get("/metrics")
     assert r.status_code == 200 and "farmlive_orders_total" in r.text
+
+
+async def test_an_ended_session_takes_no_pin(api: Api) -> None:
+    """A pin after the end would be no moment of the replay: 409, and the pin stays."""
+    lot_id = await make_lot(api)
+    sid = (await make_session(api, lot_id=lot_id))["id"]
+    offer = (
+        await api.client.post(
+            f"/api/sessions/{sid}/offers",
+            json={"lot_id": lot_id, "title": "Thùng 5 kg", "pack_grams": 5000, "price": 250_000},
+            headers=api.auth("host"),
+        )
+    ).json()
+    await api.client.post(f"/api/sessions/{sid}/start", headers=api.auth("host"))
+    await api.client.post(f"/api/sessions/{sid}/end", headers=api.auth("host"))
+    r = await api.client.post(
+        f"/api/sessions/{sid}/pin", json={"offer_id": offer["id"]}, headers=api.auth("host")
+    )
+    assert_error(r, 409, "conflict")
+    assert (await api.client.get(f"/api/sessions/{sid}")).json()["pinned_offer_id"] is None

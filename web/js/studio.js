@@ -286,6 +286,8 @@ function renderOffers() {
         ),
         isPinned
           ? h("span", { class: "chip chip-ok", text: t("pinned") })
+          : s.status === "ended"
+          ? null // a pin after the end is refused: the replay's moments are the live's
           : h("button", {
               type: "button",
               class: "btn btn-small",

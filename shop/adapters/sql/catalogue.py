@@ -336,6 +336,8 @@ class SqlCatalogue:
         self, actor_id: int | None, session_id: int, offer_id: int | None
     ) -> LiveSession:
         session = await self.get_session(session_id)
+        if session.status is SessionStatus.ENDED:  # a pin after the end is no moment
+            raise Conflict("this live session has ended")
         if offer_id is not None and offer_id not in {o.id for o in session.offers}:
             raise NotFound(f"offer {offer_id} is not part of session {session_id}")
         async with self._engine.begin() as conn:
