@@ -58,14 +58,15 @@ async def test_commits_what_returns_and_rolls_back_what_raises(engine: AsyncEngi
         assert thread != threading.get_ident()  # on aiosqlite's thread, not the loop's
 
 
-async def test_a_replaced_sqlite_connection_gets_a_new_bridge(engine: AsyncEngine) -> None:
-    if engine.dialect.driver != "aiosqlite":
-        pytest.skip("the bridge is SQLite's")
+async def test_a_replaced_sqlite_connection_gets_a_new_bridge(tmp_path: object) -> None:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path}/bridge.db")  # the bridge is SQLite's
+    await upgrade(engine)
     tx = SyncTransactions(engine)
     await tx.run(add_coop, "HTX Một")
     await engine.dispose()  # the pool closes its connection; the next checkout is new
     await tx.run(add_coop, "HTX Hai")
-    assert await count(engine) >= 2
+    assert await count(engine) == 2
+    await engine.dispose()
 
 
 async def test_aiosqlite_internals_the_bridge_uses(tmp_path: object) -> None:
