@@ -25,10 +25,9 @@ from websockets.sync.client import connect
 
 from tests.e2e.axe import assert_accessible
 from tests.e2e.procs import Server, farmlive_env, run_cli
-from tests.e2e.test_pages import DESKTOP, PHONE, SHOTS, Watch, browser, shoot
+from tests.e2e.test_pages import DESKTOP, PHONE, SHOTS, Watch, shoot
 
 pytestmark = pytest.mark.browser
-__all__ = ["browser"]  # the module-scoped Chromium fixture, shared with test_pages
 PASSWORD = "mat-khau-rat-dai-1"
 
 

@@ -10,7 +10,6 @@ import httpx
 import pytest
 
 from tests.e2e.axe import assert_accessible
-from tests.e2e.chromium import chromium
 from tests.e2e.procs import Server, farmlive_env
 from tests.e2e.test_pages import (
     DESKTOP,
@@ -26,12 +25,6 @@ from tests.services import services_required
 pytestmark = pytest.mark.browser
 
 KEY = "yt-studio-5f1e9a7c3b2d"
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture

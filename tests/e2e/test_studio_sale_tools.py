@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,6 @@ import httpx
 import pytest
 
 from tests.e2e.axe import assert_accessible
-from tests.e2e.chromium import chromium
 from tests.e2e.procs import Server, farmlive_env
 from tests.e2e.shop_client import Sale, order_body, set_up_sale, token
 from tests.e2e.test_pages import (
@@ -26,12 +24,6 @@ from tests.e2e.test_pages import (
 pytestmark = pytest.mark.browser
 
 SALE_CARD = "section[aria-labelledby='sale-title']"
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
 
 
 def price_of(url: str, sale: Sale) -> int:

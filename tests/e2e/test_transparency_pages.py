@@ -17,14 +17,12 @@ from tests.e2e.test_pages import (
     DESKTOP,
     PASSWORD,
     PHONE,
-    browser,
     no_sideways_scroll,
     open_page,
     shoot,
 )
 
 pytestmark = pytest.mark.browser
-__all__ = ["browser"]  # the module-scoped Chromium fixture, shared with test_pages
 
 
 def auth(url: str, email: str) -> dict[str, str]:

@@ -29,7 +29,6 @@ from tests.e2e.test_pages import (
     WHEP_WAIT,
     Demo,
     Watch,
-    browser,  # noqa: F401  (the module-scoped Chromium fixture)
     open_page,
     shoot,
 )
@@ -169,7 +168,7 @@ def text_of(page: Any, selector: str) -> str:
 
 
 def test_phone_sees_video_tonnage_offer_and_order_bar_without_scrolling(
-    browser: Any,  # noqa: F811
+    browser: Any,
     demo: Demo,
 ) -> None:
     """At 360x640 the video, tonnage, pinned offer and price and "Đặt mua" are all on screen;
@@ -274,7 +273,7 @@ def unfold(raw: bytes) -> dict[str, str]:
 
 
 def test_scheduled_session_counts_down_offers_ics_then_goes_live_and_ends(
-    browser: Any,  # noqa: F811
+    browser: Any,
     demo: Demo,
     tmp_path: Path,
 ) -> None:
@@ -372,7 +371,7 @@ class Socket:
 
 
 def test_paused_sale_refuses_orders_and_stream_states_read_differently(
-    browser: Any,  # noqa: F811
+    browser: Any,
     demo: Demo,
 ) -> None:
     """ "Tạm dừng bán" closes ordering with a clear message (even in an open sheet); a host's
@@ -444,7 +443,7 @@ def test_paused_sale_refuses_orders_and_stream_states_read_differently(
 
 
 def test_rate_limited_chat_line_stays_in_the_input(
-    browser: Any,  # noqa: F811
+    browser: Any,
     demo: Demo,
 ) -> None:
     """A line the server refuses as too fast stays in the input with a note; a sent one clears."""
@@ -480,7 +479,7 @@ def test_rate_limited_chat_line_stays_in_the_input(
 
 
 def test_over_limit_quantities_are_capped_with_a_clear_message(
-    browser: Any,  # noqa: F811
+    browser: Any,
     demo: Demo,
 ) -> None:
     """A chat order above the per-order limit becomes a draft at the limit, said plainly; the
@@ -516,7 +515,7 @@ def test_over_limit_quantities_are_capped_with_a_clear_message(
 
 
 def test_photos_and_seller_show_when_the_session_has_them(
-    browser: Any,  # noqa: F811
+    browser: Any,
     demo: Demo,
 ) -> None:
     """Offer photos (a list, tap for the next) and the seller's name and position are shown
@@ -585,7 +584,7 @@ def test_photos_and_seller_show_when_the_session_has_them(
 
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
 def test_public_pages_have_no_serious_axe_violations(
-    browser: Any,  # noqa: F811
+    browser: Any,
     demo: Demo,
     viewport: str,
 ) -> None:
@@ -617,7 +616,7 @@ def test_public_pages_have_no_serious_axe_violations(
 
 
 def test_api_docs_render_offline_under_their_csp(
-    browser: Any,  # noqa: F811
+    browser: Any,
     demo: Demo,
 ) -> None:
     """/api/docs draws every operation with the network cut off beyond this server, and the
