@@ -50,14 +50,7 @@ def test_publish_and_watch_through_farmlive_serve(tmp_path: Path) -> None:
                     headers={**SDP, "Authorization": "Bearer x"},
                 )
                 assert unknown.status_code in (401, 404)
-                published = await client.post(
-                    f"/whip/{sid}",
-                    content=publisher.sdp,
-                    headers={**SDP, "Authorization": f"Bearer {staff['stream_key']}"},
-                )
-                assert published.status_code == 201, published.text
-                location = published.headers["location"]
-                await publisher.answer(location.rsplit("/", 1)[-1], published.text)
+                location = await publisher.publish(client, f"/whip/{sid}", staff["stream_key"])
                 await next_status(ws, "live")
                 viewer = DecodingViewer()
                 watched = await client.post(

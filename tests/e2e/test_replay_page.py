@@ -21,7 +21,6 @@ from tests.e2e.procs import Server, farmlive_env
 from tests.e2e.test_pages import (
     DESKTOP,
     Demo,
-    browser,  # noqa: F401  (the module-scoped Chromium fixture)
     fill_sheet_with_keyboard,
     open_page,
     shoot,
@@ -31,7 +30,6 @@ from tests.stream.peers import SyntheticPublisher
 pytestmark = pytest.mark.browser
 
 SMALL_PHONE = {"width": 360, "height": 640}
-SDP = {"Content-Type": "application/sdp"}
 NEW_PRICE = 230_000
 
 
@@ -60,12 +58,7 @@ async def record_a_live(demo: Demo) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=demo.url, timeout=20) as client:
         key = (await client.get(f"/api/sessions/{sid}/staff", headers=host)).json()["stream_key"]
         publisher = await SyntheticPublisher.offer(video_codec="video/H264")
-        published = await client.post(
-            f"/whip/{sid}", content=publisher.sdp, headers={**SDP, "Authorization": f"Bearer {key}"}
-        )
-        assert published.status_code == 201, published.text
-        location = published.headers["location"]
-        await publisher.answer(location.rsplit("/", 1)[-1], published.text)
+        location = await publisher.publish(client, f"/whip/{sid}", key)
 
         async def segments() -> int:
             r = await client.get(f"/hls/{sid}/index.m3u8")
@@ -128,7 +121,7 @@ def playing(page: Any, more_than: float) -> None:
     )
 
 
-def test_the_replay_plays_seeks_to_a_moment_and_sells_it(browser: Any, demo: Demo) -> None:  # noqa: F811
+def test_the_replay_plays_seeks_to_a_moment_and_sells_it(browser: Any, demo: Demo) -> None:
     """After a real recorded live: frames advance, a moment seeks, its product is ordered."""
     with ThreadPoolExecutor(1) as pool:  # the publisher's event loop, beside sync Playwright
         replay = pool.submit(asyncio.run, record_a_live(demo)).result(timeout=90)
@@ -210,7 +203,7 @@ def test_the_replay_plays_seeks_to_a_moment_and_sells_it(browser: Any, demo: Dem
         context.close()
 
 
-def test_a_replay_whose_sale_closed_has_no_order_button(browser: Any, demo: Demo) -> None:  # noqa: F811
+def test_a_replay_whose_sale_closed_has_no_order_button(browser: Any, demo: Demo) -> None:
     """The host closes the ended sale: the replay still plays but says it ended, no button."""
     token = demo.token("host@farmlive.local")
     host = {"Authorization": f"Bearer {token}"}

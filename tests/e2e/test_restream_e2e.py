@@ -17,7 +17,6 @@ from tests.rtmp_server import closed_port, ffprobe_path, rtmp_available, rtmp_se
 from tests.services import services_required
 from tests.stream.peers import SyntheticPublisher
 
-SDP = {"Content-Type": "application/sdp"}
 KEY = "fb-9d2c71e0a4b84f55"
 
 
@@ -78,14 +77,7 @@ def test_a_whip_publisher_is_restreamed_to_nginx_and_a_refused_destination_error
                 assert put.status_code == 200, put.text
                 publisher = await SyntheticPublisher.offer(video_codec="video/H264")
                 started = time.monotonic()
-                published = await client.post(
-                    f"/whip/{sid}",
-                    content=publisher.sdp,
-                    headers={**SDP, "Authorization": f"Bearer {staff['stream_key']}"},
-                )
-                assert published.status_code == 201, published.text
-                location = published.headers["location"]
-                await publisher.answer(location.rsplit("/", 1)[-1], published.text)
+                location = await publisher.publish(client, f"/whip/{sid}", staff["stream_key"])
                 answer = await until(client, path, host, ["live", "error"])
                 assert answer[1]["error"] == "connection refused"
                 streams = await asyncio.to_thread(probe, good)

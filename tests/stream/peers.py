@@ -156,6 +156,19 @@ class SyntheticPublisher:
         self.resource_id = resource_id
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer_sdp, type="answer"))
 
+    async def publish(self, client: Any, path: str, stream_key: str) -> str:
+        """POST the offer over WHIP with the stream key (`client`: an httpx.AsyncClient on
+        the server), take the answer; the resource's Location."""
+        published = await client.post(
+            path,
+            content=self.sdp,
+            headers={"Content-Type": "application/sdp", "Authorization": f"Bearer {stream_key}"},
+        )
+        assert published.status_code == 201, published.text
+        location = str(published.headers["location"])
+        await self.answer(location.rsplit("/", 1)[-1], published.text)
+        return location
+
     async def close(self) -> None:
         await self.pc.close()
 
