@@ -33,6 +33,6 @@ class TransitionRecord:
     # refunded, shipped, delivered, returned.
     event: str
     ts: datetime
+    buyer_phone: str  # for the buyer's message of the move only
     province_code: str | None = None
     ward_code: str | None = None
-    buyer_phone: str | None = None  # None: the recorder reads it from the order row

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shop.adapters.sql.recorder import TransitionRecorder
-from shop.adapters.sql.tables import notifications, orders, shipments
+from shop.adapters.sql.tables import notifications, shipments
 from shop.money import format_vnd
 from shop.notify.port import MessageEvent
 from shop.order_record import TransitionRecord
@@ -52,14 +52,6 @@ class NotificationRecorder:
         wanted = [r for r in records if r.event in _MESSAGES]
         if not wanted:
             return
-        # The moves carry the phone (the order they moved was at hand): no read per batch.
-        phones = {r.order_id: r.buyer_phone for r in wanted if r.buyer_phone is not None}
-        unknown = [r.order_id for r in wanted if r.buyer_phone is None]
-        if unknown:
-            result = conn.execute(
-                select(orders.c.id, orders.c.buyer_phone).where(orders.c.id.in_(unknown))
-            )
-            phones.update((row.id, row.buyer_phone) for row in result)
         shipped = [r.order_id for r in wanted if r.event == "shipped"]
         tracking = {}
         if shipped:
@@ -81,7 +73,7 @@ class NotificationRecorder:
                 )
             rows.append({
                 "dedup_key": f"{r.order_id}:{event.value}", "order_id": r.order_id,
-                "event": event.value, "phone": phones[r.order_id], "params": params,
+                "event": event.value, "phone": r.buyer_phone, "params": params,
                 "state": "pending", "attempts": 0, "next_attempt_at": r.ts, "created_at": r.ts,
             })  # fmt: skip
         conn.execute(self._add, rows)
