@@ -54,3 +54,23 @@ async def test_the_log_notifier_keeps_only_the_latest_messages() -> None:
     assert len(notifier.sent) == KEPT
     assert notifier.sent[0].dedup_key == "o5:received"
     assert len(refs) == KEPT + 5  # each send its own reference, however many are kept
+
+
+async def test_farmlive_serve_tunes_the_collector_and_settles_after_startup(
+    settings: Settings, restored_gc: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    from server import cli
+
+    served: list[object] = []
+    settled: list[bool] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.append(app))
+    monkeypatch.setattr(heap, "settle", lambda: settled.append(True))
+    gc.set_threshold(700, 10, 10)
+    assert cli._serve(settings, "127.0.0.1", 0, False) == 0
+    assert gc.get_threshold() == heap.THRESHOLDS
+    [app] = served
+    assert settled == []
+    async with app.router.lifespan_context(app):  # type: ignore[attr-defined]
+        assert settled == [True]
