@@ -141,6 +141,22 @@ def open_page(
     return context, page, watch
 
 
+def signed_in_studio(browser: Any, url: str, sid: int) -> tuple[Any, Any, Watch]:
+    """The studio of session `sid`, the demo host signed in through its form (desktop)."""
+    context = browser.new_context(
+        viewport=DESKTOP, locale="vi-VN", permissions=["camera", "microphone"]
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    watch = Watch(page)
+    page.goto(f"{url}/studio/{sid}")
+    page.fill("#login-email", "host@farmlive.local")
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_selector("body[data-ready='1']", state="attached")
+    return context, page, watch
+
+
 def shoot(page: Any, name: str, *, full_page: bool = True) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
 

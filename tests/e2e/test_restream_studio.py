@@ -12,12 +12,10 @@ import pytest
 from tests.e2e.axe import assert_accessible
 from tests.e2e.procs import Server, farmlive_env
 from tests.e2e.test_pages import (
-    DESKTOP,
-    PASSWORD,
     PHONE,
     SHOTS,
-    Watch,
     no_sideways_scroll,
+    signed_in_studio,
 )
 from tests.rtmp_server import RtmpServer, closed_port, rtmp_available, rtmp_server
 from tests.services import services_required
@@ -54,18 +52,8 @@ def test_host_adds_destinations_goes_live_and_sees_their_states(
     """A bad URL is refused with its reason; going live shows live / error per destination."""
     with Server(tmp_path, farmlive_env(FARMLIVE_RATE_LIMITS="off"), ("--demo",)) as server:
         sid = httpx.get(f"{server.url}/api/sessions").json()[0]["id"]
-        context = browser.new_context(
-            viewport=DESKTOP, locale="vi-VN", permissions=["camera", "microphone"]
-        )
-        context.set_default_timeout(10_000)
-        page = context.new_page()
-        watch = Watch(page)
+        context, page, watch = signed_in_studio(browser, server.url, sid)
         try:
-            page.goto(f"{server.url}/studio/{sid}")
-            page.fill("#login-email", "host@farmlive.local")
-            page.fill("#login-password", PASSWORD)
-            page.click("#login-form button[type=submit]")
-            page.wait_for_selector("body[data-ready='1']", state="attached")
             page.wait_for_selector("#restream-box:not([hidden])")
             assert "Chưa có điểm phát" in page.inner_text("#restream-box")
             text = page.input_value("#restream-text")

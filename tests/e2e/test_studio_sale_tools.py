@@ -14,11 +14,10 @@ from tests.e2e.procs import Server, farmlive_env
 from tests.e2e.shop_client import Sale, order_body, set_up_sale, token
 from tests.e2e.test_pages import (
     DESKTOP,
-    PASSWORD,
     PHONE,
     SHOTS,
-    Watch,
     no_sideways_scroll,
+    signed_in_studio,
 )
 
 pytestmark = pytest.mark.browser
@@ -62,18 +61,8 @@ def test_host_changes_a_price_and_keeps_the_sale_open_after_the_end(
     with Server(tmp_path, farmlive_env(FARMLIVE_RATE_LIMITS="off"), ("--demo",)) as server:
         url = server.url
         sale = set_up_sale(url, boxes=20)
-        context = browser.new_context(
-            viewport=DESKTOP, locale="vi-VN", permissions=["camera", "microphone"]
-        )
-        context.set_default_timeout(10_000)
-        page = context.new_page()
-        watch = Watch(page)
+        context, page, watch = signed_in_studio(browser, url, sale.sid)
         try:
-            page.goto(f"{url}/studio/{sale.sid}")
-            page.fill("#login-email", "host@farmlive.local")
-            page.fill("#login-password", PASSWORD)
-            page.click("#login-form button[type=submit]")
-            page.wait_for_selector("body[data-ready='1']", state="attached")
             row = page.locator("#offers li").first
             assert "250.000 ₫" in row.inner_text()
             row.locator(".price-toggle").click()
