@@ -4,11 +4,11 @@
 
 Issue #15's target: a viewer who opens a live session sees its first frame within 0.5 s
 (p95), with Chromium's default candidates. A join is what `web/js/viewer.js` does: the
-product's own WHEP client (`web/js/media.js` `watch`: non-trickle, so the offer waits for
-ICE gathering to complete) POSTs the offer, ICE and DTLS connect, the relay asks the
-publisher for a keyframe as the viewer's sender starts (`stream.track.PacketTrack`; at
-most one request per session per 0.5 s, `stream.keyframes`, a budget HLS's segment
-requests share), and nothing can be shown before that keyframe arrives. Any of those
+product's own WHEP client (`web/js/media.js` `watch`: the offer leaves as soon as it is
+created, and the relay learns the browser's candidates from its checks) POSTs the offer,
+ICE and DTLS connect, the relay asks the publisher for a keyframe as the viewer's sender
+starts (`stream.track.PacketTrack`; at most one request per session per 0.5 s,
+`stream.keyframes`, a budget HLS's segment requests share), and nothing can be shown before that keyframe arrives. Any of those
 steps can dominate, so the bench times each one.
 
 The path is the product's, on loopback: the real app (`create_app`, embedded default:
@@ -528,8 +528,9 @@ def splits(result: dict[str, Any]) -> tuple[dict[str, list[float]], list[dict[st
             row[name] = b - a if a is not None and b is not None else None
 
         span("page: start -> offer created", page["start"], page.get("offered"))
-        span("page: offer -> gathered", page.get("offered"), page.get("gathered"))
-        span("page: gathered -> POST", page.get("gathered"), page.get("posted"))
+        span("page: offer -> POST", page.get("offered"), page.get("posted"))
+        # Not waited for (media.js POSTs at once); shown to tell what that saves.
+        span("page: offer -> gathering complete", page.get("offered"), page.get("gathered"))
         span("page: POST -> answered", page.get("posted"), page.get("answered"))
         span("page: answered -> ICE connected", page.get("answered"), page.get("ice"))
         span("page: ICE -> DTLS connected", page.get("ice"), page.get("connected"))

@@ -126,13 +126,19 @@ WHEP_WAIT = ((404, "/whep/"),)
 
 
 def open_page(
-    browser: Any, url: str, viewport: dict[str, int] = PHONE, token: str | None = None
+    browser: Any,
+    url: str,
+    viewport: dict[str, int] = PHONE,
+    token: str | None = None,
+    init_script: str | None = None,
 ) -> tuple[Any, Any, Watch]:
     context = browser.new_context(
         viewport=viewport, locale="vi-VN", permissions=["camera", "microphone"]
     )
     if token:
         context.add_init_script(f"sessionStorage.setItem('farmlive.token', {json.dumps(token)})")
+    if init_script:
+        context.add_init_script(init_script)
     context.set_default_timeout(10_000)
     page = context.new_page()
     watch = Watch(page)
@@ -368,10 +374,34 @@ def test_order_sheet_explains_errors_in_vietnamese(browser: Any, demo: Demo) -> 
         ctx.close()
 
 
+# Each SDP offer POSTed (WHIP/WHEP), with its peer connection's ICE gathering state then.
+OFFER_STATES = """
+window.__offers = [];
+const NativePC = window.RTCPeerConnection;
+window.RTCPeerConnection = class extends NativePC {
+  constructor(config) { super(config); window.__pc = this; }
+};
+const nativeFetch = window.fetch.bind(window);
+window.fetch = (url, init = {}) => {
+  const headers = init.headers || {};
+  if (init.method === "POST" && headers["Content-Type"] === "application/sdp") {
+    window.__offers.push([String(url), window.__pc && window.__pc.iceGatheringState]);
+  }
+  return nativeFetch(url, init);
+};
+"""
+
+
 def test_host_signs_in_and_runs_the_studio(browser: Any, demo: Demo) -> None:
-    """The host signs in, sees the camera preview, goes live when WHIP exists, pins an offer."""
-    viewer_ctx, viewer, viewer_watch = open_page(browser, f"{demo.url}/live/{demo.sid}")
+    """The host signs in, sees the camera preview, goes live when WHIP exists, pins an offer.
+
+    Studio and viewer send their offers without waiting for ICE gathering to complete
+    (media.js): the relay learns their candidates from their checks, and frames flow."""
+    viewer_ctx, viewer, viewer_watch = open_page(
+        browser, f"{demo.url}/live/{demo.sid}", init_script=OFFER_STATES
+    )
     context = browser.new_context(viewport=DESKTOP, permissions=["camera", "microphone"])
+    context.add_init_script(OFFER_STATES)
     page = context.new_page()
     watch = Watch(page)
     try:
@@ -398,6 +428,9 @@ def test_host_signs_in_and_runs_the_studio(browser: Any, demo: Demo) -> None:
                 )
                 first = viewer.evaluate(frames)
                 viewer.wait_for_function(f"() => {frames} > {first + 5}", timeout=15_000)
+                offers = page.evaluate("window.__offers") + viewer.evaluate("window.__offers")
+                assert {"/whip/", "/whep/"} <= {u[u.index("/wh") :][:6] for u, _ in offers}
+                assert all(state != "complete" for _, state in offers), offers
         else:
             assert go.is_disabled()
             assert "chưa bật phát video" in page.inner_text("#cam-note")

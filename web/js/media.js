@@ -1,25 +1,16 @@
-// WHIP (publish) and WHEP (watch) over plain fetch + RTCPeerConnection, non-trickle ICE.
+// WHIP (publish) and WHEP (watch) over plain fetch + RTCPeerConnection.
+//
+// The offer leaves as soon as it is created, with whatever candidates the browser has
+// by then (usually none), and none follow by PATCH: the relay answers from an address
+// the browser can reach, the browser's checks go there from each of its candidates as
+// they are gathered, and the relay learns each one from those checks (peer-reflexive,
+// RFC 8445 section 7.3.1.3). Waiting for ICE gathering to complete first cost every
+// join ~0.1-0.15 s (bench/join.py), for candidates the relay could not use anyway: a
+// viewer's host candidates are mDNS names, which the relay drops (stream/sdp.py).
 import { ApiError } from "./api.js";
-
-function gathered(pc, ms = 2500) {
-  if (pc.iceGatheringState === "complete") return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      if (pc.iceGatheringState === "complete") finish();
-    };
-    const finish = () => {
-      pc.removeEventListener("icegatheringstatechange", done);
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(finish, ms);
-    pc.addEventListener("icegatheringstatechange", done);
-  });
-}
 
 async function exchange(pc, url, headers) {
   await pc.setLocalDescription(await pc.createOffer());
-  await gathered(pc);
   let response;
   try {
     response = await fetch(url, {
