@@ -8,8 +8,8 @@ product's own WHEP client (`web/js/media.js` `watch`: the offer leaves as soon a
 created, and the relay learns the browser's candidates from its checks) POSTs the offer,
 ICE and DTLS connect, the relay asks the publisher for a keyframe as the viewer's sender
 starts (`stream.track.PacketTrack`; at most one request per session per 0.5 s,
-`stream.keyframes`, a budget HLS's segment requests share), and nothing can be shown before that keyframe arrives. Any of those
-steps can dominate, so the bench times each one.
+`stream.keyframes`, a budget HLS's segment requests share), and nothing can be shown
+before that keyframe arrives. Any of those steps can dominate, so the bench times each.
 
 The path is the product's, on loopback: the real app (`create_app`, embedded default:
 SQLite, in-memory hub) with its relay and HLS, under uvicorn with `farmlive serve`'s
