@@ -68,19 +68,12 @@ from fastapi import Request, Response
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-CHROMIUM = Path("/usr/bin/chromium")
-# As tests/stream/test_browser.py: no network chatter of Chromium's own; the host's browser
-# also gets the fake camera, and the fake UI that grants it.
-VIEWER_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--autoplay-policy=no-user-gesture-required",
-]
-HOST_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", *VIEWER_ARGS]
+from bench.chromium import CHROMIUM, FAKE_MEDIA_ARGS, QUIET_ARGS
+
+# The viewers' browser has no camera permission (mDNS candidates, as a real viewer's);
+# the host's gets the fake camera and the fake UI that grants it.
+VIEWER_ARGS = QUIET_ARGS
+HOST_ARGS = FAKE_MEDIA_ARGS
 TARGET_S = 0.5
 EXTRA = ("mdns", "keyframes_decoded", "codec", "size", "candidates_at_ms")
 JOIN_TIMEOUT_S = 10.0

@@ -4,26 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bench.chromium import CHROMIUM, FAKE_MEDIA_ARGS
 from tests.e2e.procs import ROOT
 from tests.services import services_required
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--autoplay-policy=no-user-gesture-required",
-]
+ARGS = FAKE_MEDIA_ARGS
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 
 

@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,14 +19,12 @@ import pypdf
 import pytest
 import zxingcpp
 
-from tests.e2e.procs import ROOT, Server, farmlive_env
+from tests.e2e.chromium import SHOTS
+from tests.e2e.procs import Server, farmlive_env
 from tests.fakes.ghn_fake import FakeGhn
 from tests.fakes.http_server import FakeHttpServer
 from tests.fakes.sepay_fake import delivery, transaction
-from tests.services import services_required
 
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = ROOT / "test-artifacts" / "screenshots"
 PASSWORD = "farmlive-demo"
 SECRET = "ghn-callback-secret"
 SEPAY_KEY = "sepay-e2e-key"
@@ -176,47 +173,37 @@ def test_bank_webhook_five_concurrent_copies_one_transition(sale: Sale) -> None:
 
 
 @pytest.mark.browser
-def test_coop_ships_from_the_dashboard(sale: Sale) -> None:
+def test_coop_ships_from_the_dashboard(sale: Sale, browser: Any) -> None:
     """In Chromium the coop ticks a confirmed order, makes its waybill and sees the risk chip."""
-    if not CHROMIUM.exists():
-        if services_required():
-            pytest.fail(f"{CHROMIUM} is missing", pytrace=False)
-        pytest.skip(f"{CHROMIUM} is missing")
-    from playwright.sync_api import sync_playwright
-
     risky = sale.order("0966777888")  # the phone that refused a parcel above
     sale.confirm(risky)
     fresh = sale.order("0900111222")
     sale.confirm(fresh)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(f"{sale.url}/coop")
-            page.fill("#login-email", "coop@farmlive.local")
-            page.fill("#login-password", PASSWORD)
-            page.click("#login-form button[type=submit]")
-            page.wait_for_selector("body[data-ready='1']", state="attached")
-            row = page.locator(f"#ship-ready li[data-id='{risky['id']}']")
-            assert "Đã từ chối 1 lần" in row.inner_text()
-            first = page.locator("#ship-ready li").first
-            assert first.get_attribute("data-id") == risky["id"]  # risky buyers first
-            page.locator(f"#ship-ready li[data-id='{fresh['id']}'] input").check()
-            page.click("#ship-make")
-            page.wait_for_selector("#ship-labels")
-            assert "Đã tạo 1 vận đơn" in page.inner_text("#ship-note")
-            wait_for(lambda: sale.status(fresh) == "shipped")
-            page.wait_for_selector(f"#ship-on-way li[data-id='{fresh['id']}']")
-            page.locator("#shipping").screenshot(path=str(SHOTS / "shipping-desktop.png"))
-            page.set_viewport_size({"width": 360, "height": 740})
-            width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-            assert width[0] <= width[1]
-            page.locator("#shipping").screenshot(path=str(SHOTS / "shipping-phone.png"))
-            assert not errors, errors
-        finally:
-            browser.close()
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(f"{sale.url}/coop")
+        page.fill("#login-email", "coop@farmlive.local")
+        page.fill("#login-password", PASSWORD)
+        page.click("#login-form button[type=submit]")
+        page.wait_for_selector("body[data-ready='1']", state="attached")
+        row = page.locator(f"#ship-ready li[data-id='{risky['id']}']")
+        assert "Đã từ chối 1 lần" in row.inner_text()
+        first = page.locator("#ship-ready li").first
+        assert first.get_attribute("data-id") == risky["id"]  # risky buyers first
+        page.locator(f"#ship-ready li[data-id='{fresh['id']}'] input").check()
+        page.click("#ship-make")
+        page.wait_for_selector("#ship-labels")
+        assert "Đã tạo 1 vận đơn" in page.inner_text("#ship-note")
+        wait_for(lambda: sale.status(fresh) == "shipped")
+        page.wait_for_selector(f"#ship-on-way li[data-id='{fresh['id']}']")
+        page.locator("#shipping").screenshot(path=str(SHOTS / "shipping-desktop.png"))
+        page.set_viewport_size({"width": 360, "height": 740})
+        width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert width[0] <= width[1]
+        page.locator("#shipping").screenshot(path=str(SHOTS / "shipping-phone.png"))
+        assert not errors, errors
+    finally:
+        context.close()

@@ -17,6 +17,7 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from bench.chromium import CHROMIUM, FAKE_MEDIA_ARGS
 from server.cors import Cors
 from server.routes.hls import hls_router
 from server.routes.media import media_router
@@ -26,25 +27,14 @@ from tests.stream.peers import SyntheticPublisher, wait_for
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 PAGES = Path(__file__).parent / "pages"
 WEB = Path(__file__).resolve().parents[2] / "web"
 STREAM_KEY = "browser-key"
-CHROMIUM_ARGS = [
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--autoplay-policy=no-user-gesture-required",
-    # The fake UI grants every page the camera, so these pages offer real host addresses,
-    # not the mDNS names a viewer without that permission offers. mDNS viewers are
-    # covered by tests/stream/test_relay.py (test_mdns_candidates_cost_the_join_no_wait)
-    # and measured by bench/join.py, which runs its browsers in a private network.
-]
+# The fake UI grants every page the camera, so these pages offer real host addresses,
+# not the mDNS names a viewer without that permission offers. mDNS viewers are covered
+# by tests/stream/test_relay.py (test_mdns_candidates_cost_the_join_no_wait) and measured
+# by bench/join.py, which runs its browsers in a private network.
+CHROMIUM_ARGS = FAKE_MEDIA_ARGS
 
 
 def need_chromium() -> None:
