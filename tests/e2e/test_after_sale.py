@@ -21,6 +21,7 @@ import zxingcpp
 
 from tests.e2e.chromium import SHOTS
 from tests.e2e.procs import Server, farmlive_env
+from tests.e2e.test_pages import signed_in
 from tests.fakes.ghn_fake import FakeGhn
 from tests.fakes.http_server import FakeHttpServer
 from tests.fakes.sepay_fake import delivery, transaction
@@ -179,16 +180,10 @@ def test_coop_ships_from_the_dashboard(sale: Sale, browser: Any) -> None:
     sale.confirm(risky)
     fresh = sale.order("0900111222")
     sale.confirm(fresh)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context, page, watch = signed_in(
+        browser, f"{sale.url}/coop", "coop@farmlive.local", viewport={"width": 1280, "height": 900}
+    )
     try:
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(f"{sale.url}/coop")
-        page.fill("#login-email", "coop@farmlive.local")
-        page.fill("#login-password", PASSWORD)
-        page.click("#login-form button[type=submit]")
-        page.wait_for_selector("body[data-ready='1']", state="attached")
         row = page.locator(f"#ship-ready li[data-id='{risky['id']}']")
         assert "Đã từ chối 1 lần" in row.inner_text()
         first = page.locator("#ship-ready li").first
@@ -204,6 +199,6 @@ def test_coop_ships_from_the_dashboard(sale: Sale, browser: Any) -> None:
         width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         assert width[0] <= width[1]
         page.locator("#shipping").screenshot(path=str(SHOTS / "shipping-phone.png"))
-        assert not errors, errors
+        assert watch.errors == [], watch.errors  # uncaught exceptions, console errors
     finally:
         context.close()

@@ -25,7 +25,7 @@ from websockets.sync.client import connect
 
 from tests.e2e.axe import assert_accessible
 from tests.e2e.procs import Server, farmlive_env, run_cli
-from tests.e2e.test_pages import DESKTOP, PHONE, SHOTS, Watch, shoot
+from tests.e2e.test_pages import DESKTOP, PHONE, SHOTS, Watch, shoot, signed_in
 
 pytestmark = pytest.mark.browser
 PASSWORD = "mat-khau-rat-dai-1"
@@ -34,16 +34,8 @@ PASSWORD = "mat-khau-rat-dai-1"
 def sign_in(
     browser: Any, url: str, email: str, viewport: dict[str, int] = DESKTOP
 ) -> tuple[Any, Any, Watch]:
-    context = browser.new_context(viewport=viewport, locale="vi-VN", accept_downloads=True)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    watch = Watch(page)
-    page.goto(url)
-    page.fill("#login-email", email)
-    page.fill("#login-password", PASSWORD if email != "admin@htx.vn" else "admin-password-1")
-    page.click("#login-form button[type=submit]")
-    page.wait_for_selector("body[data-ready='1']", state="attached", timeout=20_000)
-    return context, page, watch
+    password = PASSWORD if email != "admin@htx.vn" else "admin-password-1"
+    return signed_in(browser, url, email, password=password, viewport=viewport, timeout_ms=15_000)
 
 
 def both_sizes(page: Any, name: str) -> None:

@@ -147,19 +147,33 @@ def open_page(
     return context, page, watch
 
 
-def signed_in_studio(browser: Any, url: str, sid: int) -> tuple[Any, Any, Watch]:
-    """The studio of session `sid`, the demo host signed in through its form (desktop)."""
+def signed_in(
+    browser: Any,
+    url: str,
+    email: str,
+    *,
+    password: str = PASSWORD,
+    viewport: dict[str, int] = DESKTOP,
+    init_script: str | None = None,
+    timeout_ms: int = 10_000,
+) -> tuple[Any, Any, Watch]:
+    """A staff page at `url`, signed in through the form it shows to a visitor."""
     context = browser.new_context(
-        viewport=DESKTOP, locale="vi-VN", permissions=["camera", "microphone"]
+        viewport=viewport,
+        locale="vi-VN",
+        permissions=["camera", "microphone"],
+        accept_downloads=True,
     )
-    context.set_default_timeout(10_000)
+    if init_script:
+        context.add_init_script(init_script)
+    context.set_default_timeout(timeout_ms)
     page = context.new_page()
     watch = Watch(page)
-    page.goto(f"{url}/studio/{sid}")
-    page.fill("#login-email", "host@farmlive.local")
-    page.fill("#login-password", PASSWORD)
+    page.goto(url)
+    page.fill("#login-email", email)
+    page.fill("#login-password", password)
     page.click("#login-form button[type=submit]")
-    page.wait_for_selector("body[data-ready='1']", state="attached")
+    page.wait_for_selector("body[data-ready='1']", state="attached", timeout=20_000)
     return context, page, watch
 
 
@@ -400,16 +414,10 @@ def test_host_signs_in_and_runs_the_studio(browser: Any, demo: Demo) -> None:
     viewer_ctx, viewer, viewer_watch = open_page(
         browser, f"{demo.url}/live/{demo.sid}", init_script=OFFER_STATES
     )
-    context = browser.new_context(viewport=DESKTOP, permissions=["camera", "microphone"])
-    context.add_init_script(OFFER_STATES)
-    page = context.new_page()
-    watch = Watch(page)
+    context, page, watch = signed_in(
+        browser, f"{demo.url}/studio/{demo.sid}", "host@farmlive.local", init_script=OFFER_STATES
+    )
     try:
-        page.goto(f"{demo.url}/studio/{demo.sid}")
-        page.fill("#login-email", "host@farmlive.local")
-        page.fill("#login-password", PASSWORD)
-        page.click("#login-form button[type=submit]")
-        page.wait_for_selector("body[data-ready='1']", state="attached")
         assert page.inner_text("#title") == "Phiên livestream bán vải thiều Lục Ngạn"
         assert page.inner_text("#sale-status") == "Đang mở bán"
         # Fake camera: the preview shows frames before anything is sent.
@@ -531,15 +539,8 @@ def test_coop_dashboard_confirms_and_exports(browser: Any, demo: Demo, tmp_path:
     placed = demo.order("Phạm Thị Dung", "0911222333", "VL10", 1)
     old = {"province": "Lạng Sơn", "ward": "Phường Hoàng Văn Thụ, TP Lạng Sơn", "street": "Số 5"}
     converted = demo.order("Lò Văn Sáu", "0911222444", "VL5", 1, address=old)
-    context = browser.new_context(viewport=DESKTOP, accept_downloads=True)
-    page = context.new_page()
-    watch = Watch(page)
+    context, page, watch = signed_in(browser, f"{demo.url}/coop", "coop@farmlive.local")
     try:
-        page.goto(f"{demo.url}/coop")
-        page.fill("#login-email", "coop@farmlive.local")
-        page.fill("#login-password", PASSWORD)
-        page.click("#login-form button[type=submit]")
-        page.wait_for_selector("body[data-ready='1']", state="attached")
         assert page.inner_text("#coop-name") == "HTX Vải thiều Lục Ngạn"
         row = page.locator(f"#orders tr[data-id='{placed['id']}']")
         assert "Phạm Thị Dung" in row.inner_text() and "480.000 ₫" in row.inner_text()

@@ -15,7 +15,7 @@ from tests.e2e.test_pages import (
     PHONE,
     SHOTS,
     no_sideways_scroll,
-    signed_in_studio,
+    signed_in,
 )
 from tests.rtmp_server import RtmpServer, closed_port, rtmp_available, rtmp_server
 from tests.services import services_required
@@ -52,7 +52,9 @@ def test_host_adds_destinations_goes_live_and_sees_their_states(
     """A bad URL is refused with its reason; going live shows live / error per destination."""
     with Server(tmp_path, farmlive_env(FARMLIVE_RATE_LIMITS="off"), ("--demo",)) as server:
         sid = httpx.get(f"{server.url}/api/sessions").json()[0]["id"]
-        context, page, watch = signed_in_studio(browser, server.url, sid)
+        context, page, watch = signed_in(
+            browser, f"{server.url}/studio/{sid}", "host@farmlive.local"
+        )
         try:
             page.wait_for_selector("#restream-box:not([hidden])")
             assert "Chưa có điểm phát" in page.inner_text("#restream-box")

@@ -17,7 +17,7 @@ from tests.e2e.test_pages import (
     PHONE,
     SHOTS,
     no_sideways_scroll,
-    signed_in_studio,
+    signed_in,
 )
 
 pytestmark = pytest.mark.browser
@@ -61,7 +61,7 @@ def test_host_changes_a_price_and_keeps_the_sale_open_after_the_end(
     with Server(tmp_path, farmlive_env(FARMLIVE_RATE_LIMITS="off"), ("--demo",)) as server:
         url = server.url
         sale = set_up_sale(url, boxes=20)
-        context, page, watch = signed_in_studio(browser, url, sale.sid)
+        context, page, watch = signed_in(browser, f"{url}/studio/{sale.sid}", "host@farmlive.local")
         try:
             row = page.locator("#offers li").first
             assert "250.000 ₫" in row.inner_text()
