@@ -70,10 +70,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.chromium import CHROMIUM, FAKE_MEDIA_ARGS, QUIET_ARGS
 
-# The viewers' browser has no camera permission (mDNS candidates, as a real viewer's);
-# the host's gets the fake camera and the fake UI that grants it.
-VIEWER_ARGS = QUIET_ARGS
-HOST_ARGS = FAKE_MEDIA_ARGS
 TARGET_S = 0.5
 EXTRA = ("mdns", "keyframes_decoded", "codec", "size", "candidates_at_ms")
 JOIN_TIMEOUT_S = 10.0
@@ -389,7 +385,7 @@ async def wait_healthy(base: str, server: asyncio.subprocess.Process, deadline: 
 async def publish(playwright: Any, base: str, session: dict[str, Any]) -> Any:
     """The host's browser, publishing its fake camera; returns (browser, its page)."""
     browser = await playwright.chromium.launch(
-        executable_path=str(CHROMIUM), headless=True, args=HOST_ARGS
+        executable_path=str(CHROMIUM), headless=True, args=FAKE_MEDIA_ARGS
     )
     host = await (await browser.new_context()).new_page()
     await host.goto(f"{base}/bench/page/publish.html?sid={session['sid']}&key={session['key']}")
@@ -449,7 +445,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     # Viewers' own browser: no fake media UI, so no camera permission and
                     # mDNS host candidates (the flag grants every page the permission).
                     browser = await playwright.chromium.launch(
-                        executable_path=str(CHROMIUM), headless=True, args=VIEWER_ARGS
+                        executable_path=str(CHROMIUM), headless=True, args=QUIET_ARGS
                     )
                     try:
                         # Let the publisher's encoder and bandwidth estimate settle first.

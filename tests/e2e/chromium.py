@@ -12,7 +12,6 @@ from bench.chromium import CHROMIUM, FAKE_MEDIA_ARGS
 from tests.e2e.procs import ROOT
 from tests.services import services_required
 
-ARGS = FAKE_MEDIA_ARGS
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 
 
@@ -27,7 +26,7 @@ def chromium() -> Iterator[Any]:
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=FAKE_MEDIA_ARGS)
         try:
             yield b
         finally:

@@ -30,11 +30,11 @@ pytestmark = pytest.mark.browser
 PAGES = Path(__file__).parent / "pages"
 WEB = Path(__file__).resolve().parents[2] / "web"
 STREAM_KEY = "browser-key"
-# The fake UI grants every page the camera, so these pages offer real host addresses,
-# not the mDNS names a viewer without that permission offers. mDNS viewers are covered
-# by tests/stream/test_relay.py (test_mdns_candidates_cost_the_join_no_wait) and measured
-# by bench/join.py, which runs its browsers in a private network.
-CHROMIUM_ARGS = FAKE_MEDIA_ARGS
+# Chromium runs with FAKE_MEDIA_ARGS: the fake UI grants every page the camera, so these
+# pages offer real host addresses, not the mDNS names a viewer without that permission
+# offers. mDNS viewers are covered by tests/stream/test_relay.py
+# (test_mdns_candidates_cost_the_join_no_wait) and measured by bench/join.py, which runs
+# its browsers in a private network.
 
 
 def need_chromium() -> None:
@@ -113,7 +113,7 @@ async def test_chromium_publishes_over_whip_and_plays_over_whep(
     base, statuses = server
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            executable_path=str(CHROMIUM), headless=True, args=FAKE_MEDIA_ARGS
         )
         try:
             context = await browser.new_context()
@@ -216,7 +216,7 @@ async def test_hls_js_plays_the_relays_hls_in_chromium(
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            executable_path=str(CHROMIUM), headless=True, args=FAKE_MEDIA_ARGS
         )
         try:
             page = await browser.new_page()
