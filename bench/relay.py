@@ -225,6 +225,8 @@ async def _publisher(port: int, control: Connection, bitrate: int) -> None:
     from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
     from aiortc.codecs import get_encoder
 
+    from stream.hangup import hang_up
+
     # Hold the synthetic publisher at the target rate whatever the relay's REMB says.
     vpx.DEFAULT_BITRATE = vpx.MIN_BITRATE = vpx.MAX_BITRATE = bitrate
     captured: dict[int, float] = {}
@@ -256,7 +258,7 @@ async def _publisher(port: int, control: Connection, bitrate: int) -> None:
     control.send("published")
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, control.recv)  # any message: stop
-    await pc.close()
+    await hang_up(pc)
     await signaling.close()
 
 
@@ -292,6 +294,7 @@ async def _viewers(port: int, control: Connection) -> None:
     from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
     from aiortc.mediastreams import MediaStreamError
 
+    from stream.hangup import hang_up
     from stream.passthrough import tap_receiver
 
     decode_errors = _DecodeErrors()
@@ -399,7 +402,7 @@ async def _viewers(port: int, control: Connection) -> None:
         elif command == "leave":
             for pc, resource, _ in viewers:
                 await signaling.call(op="delete", resource=resource)
-                await pc.close()
+                await hang_up(pc)
             viewers.clear()
             control.send(None)
         elif command == "quit":

@@ -10,6 +10,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpReceiver, RTCSessi
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
 from stream.errors import BadOffer
+from stream.hangup import hang_up
 from stream.packets import EncodedPacket
 from stream.passthrough import FrameTap, forward_audio_promptly, send_pli, tap_receiver
 from stream.sdp import (
@@ -84,7 +85,7 @@ class Publisher:
         # Closing twice at once (its connection failed while the relay stops) makes
         # aiortc raise InvalidStateError; every caller awaits the one close instead.
         if self._closing is None:
-            self._closing = asyncio.ensure_future(self.pc.close())
+            self._closing = asyncio.ensure_future(hang_up(self.pc))
         await asyncio.shield(self._closing)
 
     def _forwarder(self, kind: str) -> Callable[[RTCRtpCodecParameters, EncodedPacket], None]:

@@ -9,6 +9,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpSender, RTCSession
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
 
 from stream.errors import BadOffer
+from stream.hangup import hang_up
 from stream.packetizer import Packetizer
 from stream.passthrough import PacketOnlyEncoder, install_packetizer, on_keyframe_request
 from stream.sdp import (
@@ -74,5 +75,5 @@ class Viewer:
         self.stop_tracks()
         # As Publisher.close: one close however many callers.
         if self._closing is None:
-            self._closing = asyncio.ensure_future(self.pc.close())
+            self._closing = asyncio.ensure_future(hang_up(self.pc))
         await asyncio.shield(self._closing)

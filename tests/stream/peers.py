@@ -24,6 +24,7 @@ from aiortc import (
 from aiortc.mediastreams import MediaStreamError
 
 from stream.bitstream import is_keyframe
+from stream.hangup import hang_up
 
 AUDIO_TIME_BASE = fractions.Fraction(1, 48000)
 WIDTH = 640
@@ -170,7 +171,7 @@ class SyntheticPublisher:
         return location
 
     async def close(self) -> None:
-        await self.pc.close()
+        await hang_up(self.pc)
 
 
 class FirstFrameQueue(queue.Queue[Any]):
@@ -271,7 +272,7 @@ class DecodingViewer:
             pass
 
     async def close(self) -> None:
-        await self.pc.close()
+        await hang_up(self.pc)
         for task in list(self._consumers):
             task.cancel()
         await asyncio.gather(*self._consumers, return_exceptions=True)
