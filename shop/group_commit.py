@@ -55,25 +55,35 @@ class GroupCommitter(Generic[T, R]):
         return await future
 
     async def _run(self) -> None:
+        backlog = False
         while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            if not self._pending and self._closed:
-                return
             if not self._pending:
+                # Checked before every wait: stop() may have come while a batch was in its
+                # window or its flush, and its wake-up was consumed by then.
+                if self._closed:
+                    return
+                await self._wakeup.wait()
+                self._wakeup.clear()
                 continue
-            # Give concurrent requests a moment to join the batch, unless it is full.
-            if len(self._pending) < self._max and self._window > 0:
+            # Give concurrent requests a moment to join a batch that starts from idle,
+            # unless it is full or we are stopping. Items that queued behind the last
+            # flush have waited already, and the batch they make is as large as waiting
+            # would make it; a window on top only lengthens the tail (measured at 500
+            # orders/s, bench/orders.py).
+            if (
+                not (backlog or self._closed)
+                and len(self._pending) < self._max
+                and self._window > 0
+            ):
                 await asyncio.sleep(self._window)
             batch, self._pending = self._pending[: self._max], self._pending[self._max :]
-            if self._pending:
-                self._wakeup.set()
             try:
                 await self._flush_batch(batch)
             except Exception as exc:  # never let one bad batch stop every later order
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(exc)
+            backlog = bool(self._pending)
 
     async def _flush_batch(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         items = [item for item, _ in batch]
