@@ -16,7 +16,7 @@ from tests.stream.peers import loopback, wait_for
 
 def close_as_checks_complete(
     pc: RTCPeerConnection, close: Callable[[], Awaitable[None]], *, slow_sockets: bool = False
-) -> list[Any]:
+) -> list[asyncio.Future[None]]:
     """Start `close()` the moment pc's ICE checks complete, before connect() reads that.
 
     That is the window a viewer leaving as its ICE connects falls into; here it is hit
@@ -30,7 +30,7 @@ def close_as_checks_complete(
         for protocol in connection._protocols:
             protocol.close = slowly(protocol.close)
     put = connection._check_list_state.put_nowait
-    closing: list[Any] = []
+    closing: list[asyncio.Future[None]] = []
 
     def put_after_close_started(state: int) -> None:
         if state == ICE_COMPLETED and not closing:
@@ -67,6 +67,7 @@ async def race(
     await caller.setRemoteDescription(callee.localDescription)
     await wait_for(lambda: bool(closing) and closing[0].done(), within=10, message="the close")
     await hang_up(callee)
+    # An unread result is read at connect()'s next 20 ms step: give it more than that.
     await asyncio.sleep(0.05)
     return [
         t for t in asyncio.all_tasks() if "query_consent" in repr(t.get_coro()) and not t.done()

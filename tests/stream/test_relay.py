@@ -484,14 +484,13 @@ async def test_a_hundred_joins_and_leaves_leak_nothing(
     # Only the publisher's two ends remain once the warm-up viewer is collected.
     await wait_for(lambda: counts()[1] == 2, within=10, message="warm-up to settle")
     baseline = counts()
-    tasks_at_baseline = list(asyncio.all_tasks())
+    tasks_at_baseline = asyncio.all_tasks()
 
     for cycle in range(100):
         # Some cycles go all the way to decoded media, the rest leave mid-handshake.
         await join_and_leave(until_media=cycle % 20 == 0)
 
     assert relay.stats()["s1"]["viewers"] == 0
-    before = {id(t) for t in tasks_at_baseline}
     try:
         await wait_for(
             lambda: all(now <= then for now, then in zip(counts(), baseline, strict=True)),
@@ -499,7 +498,7 @@ async def test_a_hundred_joins_and_leaves_leak_nothing(
             message=f"tasks, peer connections and threads back to {baseline}",
         )
     except AssertionError as exc:
-        extra = [repr(t.get_coro()) for t in asyncio.all_tasks() if id(t) not in before]
+        extra = [repr(t.get_coro()) for t in asyncio.all_tasks() - tasks_at_baseline]
         threads = [t.name for t in threading.enumerate()]
         raise AssertionError(
             f"{exc}: now {counts()}, new tasks {extra}, threads {threads}"
